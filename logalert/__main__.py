@@ -1,0 +1,3 @@
+from logalert.cli import main
+
+raise SystemExit(main())

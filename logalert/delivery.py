@@ -1,0 +1,113 @@
+"""Sending an alert through each notifier, with one retry policy for all of them.
+
+Every (alert, notifier) pair goes through the outbox: recorded pending before the
+send, marked sent after. Delivery is tracked per notifier, so Slack failing never
+re-sends the email that already went out. A pending entry is retried by later runs
+until alert_time_limit; then it is marked failed and logged as an error, never
+dropped silently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from logalert.alerters.base import Alert, Alerter
+from logalert.errors import DeliveryError
+from logalert.secrets import mask
+from logalert.state.base import OutboxEntry, StateStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 3  # within one run
+    first_delay: float = 1.0
+    max_delay: float = 10.0
+
+    def delay(self, attempt: int, error: DeliveryError) -> float:
+        if error.retry_after is not None:
+            return min(error.retry_after, self.max_delay * 3)
+        return min(self.first_delay * (2 ** attempt), self.max_delay)
+
+
+def _send_with_retries(alerter: Alerter, alert: Alert, policy: RetryPolicy,
+                       sleep: Callable[[float], None]) -> tuple[bool, str | None, int]:
+    error: DeliveryError | None = None
+    for attempt in range(policy.attempts):
+        try:
+            alerter.send(alert)
+            return True, None, attempt + 1
+        except DeliveryError as exc:
+            error = exc
+            log.warning("rule %r: %s attempt %d/%d failed: %s", alert.rule.name, alerter.describe(),
+                        attempt + 1, policy.attempts, exc)
+            if not exc.retryable or attempt + 1 == policy.attempts:
+                break
+            sleep(policy.delay(attempt, exc))
+        except Exception as exc:  # noqa: BLE001 - a notifier bug must not stop the daemon
+            error = DeliveryError(f"{type(exc).__name__}: {exc}", retryable=True)
+            log.exception("rule %r: %s crashed", alert.rule.name, alerter.describe())
+            break
+    return False, mask(str(error)) if error else None, policy.attempts
+
+
+def deliver(alert: Alert, alerters: Sequence[Alerter], state: StateStore, *,
+            policy: RetryPolicy = RetryPolicy(), now: dt.datetime,
+            sleep: Callable[[float], None] = time.sleep) -> dict[str, bool]:
+    """Send ``alert`` through each notifier not yet done; returns notifier -> delivered."""
+    results: dict[str, bool] = {}
+    for alerter in alerters:
+        entry_id = f"{alert.id}/{alerter.name}"
+        entry = state.get_outbox(entry_id)
+        if entry is not None and entry.status == "sent":
+            results[alerter.name] = True
+            continue
+        if entry is None:
+            entry = OutboxEntry(entry_id, alert.id, alert.rule.name, alerter.name, alert.subject, alert.body, now)
+            state.put_outbox(entry)
+        ok, error, attempts = _send_with_retries(alerter, alert, policy, sleep)
+        entry.attempts += attempts
+        if ok:
+            entry.status, entry.sent_at, entry.last_error = "sent", dt.datetime.now(dt.timezone.utc), None
+            log.info("rule %r: alert %s sent via %s", alert.rule.name, alert.id, alerter.describe())
+        else:
+            entry.last_error = error
+            log.error("rule %r: alert %s not delivered via %s (kept pending, will retry): %s",
+                      alert.rule.name, alert.id, alerter.describe(), error)
+        state.put_outbox(entry)
+        results[alerter.name] = ok
+    return results
+
+
+def retry_pending(rule_name: str, alerters: dict[str, Alerter], state: StateStore, *,
+                  time_limit: dt.timedelta, now: dt.datetime, rule: object,
+                  policy: RetryPolicy = RetryPolicy(attempts=1),
+                  sleep: Callable[[float], None] = time.sleep) -> int:
+    """Re-send outbox entries left pending by earlier runs (or a crash); returns how many went out."""
+    sent = 0
+    for entry in state.pending_outbox(rule_name):
+        alerter = alerters.get(entry.alerter)
+        if alerter is None or now - entry.created > time_limit:
+            entry.status = "failed"
+            entry.last_error = (entry.last_error or "") + (
+                " [notifier no longer configured]" if alerter is None else f" [gave up after alert_time_limit {time_limit}]")
+            state.put_outbox(entry)
+            log.error("rule %r: alert %s via %s dropped after %d attempts: %s", rule_name, entry.alert_id,
+                      entry.alerter, entry.attempts, entry.last_error)
+            continue
+        alert = Alert(entry.alert_id, rule, (), entry.subject, entry.body)  # type: ignore[arg-type]
+        ok, error, attempts = _send_with_retries(alerter, alert, policy, sleep)
+        entry.attempts += attempts
+        if ok:
+            entry.status, entry.sent_at, entry.last_error = "sent", dt.datetime.now(dt.timezone.utc), None
+            sent += 1
+            log.info("rule %r: pending alert %s delivered via %s", rule_name, entry.alert_id, alerter.describe())
+        else:
+            entry.last_error = error
+        state.put_outbox(entry)
+    return sent

@@ -1,0 +1,41 @@
+"""``GET /healthz`` for container health checks: 200 while the scheduler runs, with
+each rule's last run; 503 once it stopped."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from logalert.timeutil import iso
+
+
+def serve(port: int, daemon: Any) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server naming
+            if self.path not in ("/healthz", "/health", "/"):
+                self.send_error(404)
+                return
+            running = daemon.scheduler.running
+            rules = {}
+            for name in list(daemon.runners):
+                status = daemon.state.load_status(name)
+                rules[name] = {
+                    "last_run": iso(status.last_run) if status and status.last_run else None,
+                    "last_end": iso(status.last_end) if status and status.last_end else None,
+                    "error": status.error if status else None,
+                }
+            body = json.dumps({"status": "ok" if running else "stopped", "rules": rules}).encode()
+            self.send_response(200 if running else 503)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("0.0.0.0", port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True, name="health").start()
+    return server

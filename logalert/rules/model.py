@@ -1,0 +1,92 @@
+"""The immutable Rule every later stage reads; nothing mutates it during runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from logalert.timeutil import to_timedelta
+
+
+@dataclass(frozen=True, repr=False)
+class AlertTarget:
+    """One entry of ``alert:``: a notifier name and the options it sees."""
+
+    name: str
+    options: Mapping[str, Any]
+
+    def __repr__(self) -> str:  # options hold secrets: never print them
+        return f"AlertTarget({self.name!r})"
+
+
+@dataclass(frozen=True, repr=False)
+class Rule:
+    name: str
+    file: str
+    type: str
+    index: str
+    filters: tuple[Mapping[str, Any], ...]
+    alerts: tuple[AlertTarget, ...]
+    options: Mapping[str, Any]  # every option after import: and config defaults, read-only
+    positions: Mapping[str, tuple[str, int]] = field(default_factory=lambda: MappingProxyType({}))  # option -> (file, line)
+
+    def where(self, option: str) -> str:
+        """``FILE:LINE`` of an option, for run-time errors that point back at the rule."""
+        file, line = self.positions.get(option, (self.file, 0))
+        return f"{file}:{line}" if line else file
+
+    def __repr__(self) -> str:  # options hold secrets: never print them
+        return f"Rule({self.name!r}, type={self.type!r}, file={self.file!r})"
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.options.get(key, default)
+
+    def span(self, key: str, default: dt.timedelta | None = None) -> dt.timedelta | None:
+        value = self.options.get(key)
+        return to_timedelta(value) if value is not None else default
+
+    @property
+    def timestamp_field(self) -> str:
+        return self.options.get("timestamp_field", "@timestamp")
+
+    @property
+    def timestamp_type(self) -> str:
+        return self.options.get("timestamp_type", "iso")
+
+    @property
+    def timestamp_format(self) -> str | None:
+        return self.options.get("timestamp_format")
+
+    @property
+    def run_every(self) -> dt.timedelta:
+        return to_timedelta(self.options["run_every"])
+
+    @property
+    def buffer_time(self) -> dt.timedelta:
+        return to_timedelta(self.options["buffer_time"])
+
+    @property
+    def query_delay(self) -> dt.timedelta:
+        return to_timedelta(self.options["query_delay"])
+
+    @property
+    def max_query_size(self) -> int:
+        return int(self.options["max_query_size"])
+
+    @property
+    def query_key(self) -> tuple[str, ...]:
+        key = self.options.get("query_key")
+        if not key:
+            return ()
+        return (key,) if isinstance(key, str) else tuple(key)
+
+    @property
+    def connection(self) -> tuple[Any, ...]:
+        """Identity of the engine this rule talks to; rules sharing it share a client."""
+        return tuple(
+            self.options.get(k)
+            for k in ("es_host", "es_port", "use_ssl", "verify_certs", "ca_certs", "client_cert",
+                      "client_key", "es_username", "es_password", "es_api_key", "es_url_prefix")
+        )

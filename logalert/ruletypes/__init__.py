@@ -1,0 +1,19 @@
+"""Rule types by the name used in ``type:``. Adding one: a module here, a schema in
+``logalert/schema/ruletypes/NAME.json`` and one line below."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from logalert.ruletypes.base import RuleType
+
+RULE_TYPES: dict[str, str] = {
+    "any": "logalert.ruletypes.any:AnyRule",
+}
+
+
+def get(name: str) -> type["RuleType"]:
+    module, _, attr = RULE_TYPES[name].partition(":")
+    return getattr(importlib.import_module(module), attr)

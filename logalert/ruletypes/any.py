@@ -1,0 +1,18 @@
+"""``type: any`` — every document the filter lets through is a match."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from logalert.ruletypes.base import Event, Match, RuleType, key_of
+from logalert.window import Window
+
+
+class AnyRule(RuleType):
+    name = "any"
+
+    def evaluate(self, window: Window, events: Sequence[Event]) -> list[Match]:
+        return [
+            Match(timestamp=e.timestamp, fields=e.source, index=e.index, doc_id=e.id, key=key_of(self.rule, e.source))
+            for e in events
+        ]

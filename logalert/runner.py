@@ -1,0 +1,136 @@
+"""One rule run, the whole data flow in order:
+window -> query -> engine -> rule type -> dedupe/realert -> render -> notify -> state.
+
+The daemon and ``test-rule`` both call ``RuleRunner.run`` so they can never disagree
+about windows or matching; test-rule only swaps the state store and notifiers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from logalert import alerters as alerter_registry
+from logalert import alerting, delivery, query, render, ruletypes
+from logalert.alerters.base import Alert, Alerter
+from logalert.backend import Pool
+from logalert.errors import EngineError
+from logalert.rules.model import Rule
+from logalert.ruletypes.base import Event, Match
+from logalert.state.base import RuleStatus, StateStore
+from logalert.timeutil import now as utcnow
+from logalert.timeutil import parse_doc_time
+from logalert.window import Window, next_window
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunResult:
+    rule: str
+    window: Window | None
+    hits: int = 0
+    new_hits: int = 0
+    matches: list[Match] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+    delivered: dict[str, dict[str, bool]] = field(default_factory=dict)  # alert id -> notifier -> ok
+    error: EngineError | None = None
+    duration: float = 0.0
+
+
+class RuleRunner:
+    def __init__(self, rule: Rule, pool: Pool, state: StateStore, *,
+                 alerters: list[Alerter] | None = None,
+                 clock: Callable[[], dt.datetime] = utcnow,
+                 policy: delivery.RetryPolicy = delivery.RetryPolicy()):
+        self.rule = rule
+        self.pool = pool
+        self.state = state
+        self.clock = clock
+        self.policy = policy
+        self.ruletype = ruletypes.get(rule.type)(rule)
+        self.alerters = alerters if alerters is not None else [
+            alerter_registry.get(t.name)(rule, t.options) for t in rule.alerts
+        ]
+
+    def window(self, status: RuleStatus | None) -> Window | None:
+        rule = self.rule
+        return next_window(
+            now=self.clock(),
+            last_end=status.last_end if status else None,
+            buffer_time=rule.buffer_time,
+            query_delay=rule.query_delay,
+            old_query_limit=rule.span("old_query_limit", dt.timedelta(weeks=1)),
+        )
+
+    def run(self, window: Window | None = None, *, send: bool = True) -> RunResult:
+        """One run over ``window`` (default: the next rolling window). Engine errors are
+        returned in the result, never raised: the caller keeps the other rules going."""
+        started = time.monotonic()
+        rule = self.rule
+        status = self.state.load_status(rule.name) or RuleStatus(rule.name)
+        explicit = window is not None
+        window = window or self.window(status)
+        result = RunResult(rule.name, window)
+        if send:
+            self._retry_pending()
+        if window is None:
+            return result
+        try:
+            events = self._fetch(window, result)
+        except EngineError as exc:
+            result.error = exc
+            status.error = f"{exc}"
+            status.last_run = self.clock()
+            self.state.save_status(status)
+            log.error("rule %r (%s): %s", rule.name, rule.where("filter") if rule.filters else rule.file, exc)
+            return result
+        fresh = [e for e in events if f"{e.index}/{e.id}" not in status.seen]
+        result.new_hits = len(fresh)
+        result.matches = self.ruletype.evaluate(window, fresh)
+        selected = alerting.select(rule, result.matches, self.state)
+        describe = self.ruletype.describe
+        for match in selected:
+            text = render.render(rule, [match], describe(match))
+            alert = Alert(match.identity(rule.name), rule, (match,), text.subject, text.body)
+            result.alerts.append(alert)
+            if send:
+                result.delivered[alert.id] = delivery.deliver(
+                    alert, self.alerters, self.state, policy=self.policy, now=self.clock())
+        # Remember what this window evaluated so the next window's overlap skips it.
+        horizon = (window.end - rule.buffer_time - rule.run_every).timestamp()
+        seen = {k: t for k, t in status.seen.items() if t >= horizon}
+        seen.update({f"{e.index}/{e.id}": e.timestamp.timestamp() for e in events})
+        result.duration = time.monotonic() - started
+        if not explicit or send:
+            status.last_end = max(window.end, status.last_end) if status.last_end else window.end
+        status.seen = seen
+        status.last_run = self.clock()
+        status.hits, status.matches, status.alerts = result.hits, len(result.matches), len(result.alerts)
+        status.duration, status.error = result.duration, None
+        self.state.save_status(status)
+        return result
+
+    def _fetch(self, window: Window, result: RunResult) -> list[Event]:
+        rule = self.rule
+        backend = self.pool.get(rule.connection, rule.options)
+        body = query.hits_body(rule, window, rule.max_query_size)
+        events = []
+        for hit in backend.search_all(query.indices(rule, window), body, rule.max_query_size):
+            result.hits += 1
+            raw = query.lookup(hit.source, rule.timestamp_field)
+            moment = parse_doc_time(raw, rule.timestamp_type, rule.timestamp_format)
+            if moment is None:
+                log.warning("rule %r: document %s/%s has no readable %s (%r); skipped",
+                            rule.name, hit.index, hit.id, rule.timestamp_field, raw)
+                continue
+            events.append(Event(moment, hit.source, hit.index, hit.id))
+        return events
+
+    def _retry_pending(self) -> None:
+        by_name = {a.name: a for a in self.alerters}
+        limit = self.rule.span("alert_time_limit", dt.timedelta(days=2))
+        delivery.retry_pending(self.rule.name, by_name, self.state, time_limit=limit, now=self.clock(), rule=self.rule)

@@ -1,0 +1,71 @@
+"""JSON Schemas shipped with the package, and turning their errors into Problems."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+from importlib import resources
+from typing import Any, Iterable
+
+import jsonschema
+
+from logalert.errors import Problem
+from logalert.yamlfile import locate
+
+SPAN_REF = "span.json"
+
+
+@functools.lru_cache(maxsize=None)
+def load(name: str) -> dict[str, Any]:
+    """A schema by relative name, e.g. ``rule.json`` or ``ruletypes/any.json``."""
+    text = resources.files(__name__).joinpath(name).read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+@functools.lru_cache(maxsize=None)
+def validator(name: str) -> jsonschema.protocols.Validator:
+    schema = load(name)
+    # Shared definitions (time spans, string-or-list) live in defs.json.
+    defs = load("defs.json")
+    registry_schema = dict(schema)
+    registry_schema.setdefault("$defs", {}).update(defs["$defs"])
+    cls = jsonschema.validators.validator_for(registry_schema)
+    return cls(registry_schema)
+
+
+def option_names(name: str) -> set[str]:
+    return set(load(name).get("properties", {}))
+
+
+def check(doc: Any, schema_name: str, file: str) -> list[Problem]:
+    """Validate ``doc`` and return one Problem per error, positioned by YAML line."""
+    problems = []
+    for error in sorted(validator(schema_name).iter_errors(doc), key=lambda e: list(map(str, e.path))):
+        path = list(error.path)
+        option = ".".join(str(p) for p in path) or None
+        message = _message(error)
+        if error.validator == "required" and not path:
+            missing = error.message.split("'")[1] if "'" in error.message else None
+            option, message = missing, "required option is missing"
+        pos = locate(doc, path)
+        problems.append(Problem(pos[0] if pos else file, pos[1] if pos else None, option, message))
+    return problems
+
+
+def _message(error: jsonschema.ValidationError) -> str:
+    custom = error.schema.get("errorMessage") if isinstance(error.schema, dict) else None
+    if custom:
+        return custom
+    if error.validator == "enum":
+        return f"must be one of {', '.join(map(repr, error.validator_value))}, got {error.instance!r}"
+    if error.validator == "type":
+        return f"must be of type {error.validator_value}, got {type(error.instance).__name__} {error.instance!r}"
+    if error.validator in ("anyOf", "oneOf") and isinstance(error.schema, dict):
+        return error.schema.get("description") or f"invalid value {error.instance!r}"
+    return error.message
+
+
+def did_you_mean(word: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.75)
+    return f"; did you mean '{close[0]}'?" if close else ""

@@ -1,0 +1,81 @@
+"""What a rule run remembers between runs, behind one interface.
+
+Two implementations: in memory (test-rule, unit tests) and the writeback index
+(the daemon, so a restart resumes where it stopped).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+
+@dataclass
+class RuleStatus:
+    rule: str
+    last_end: dt.datetime | None = None
+    last_run: dt.datetime | None = None
+    hits: int = 0
+    matches: int = 0
+    alerts: int = 0
+    duration: float = 0.0
+    error: str | None = None
+    # index/_id of documents already evaluated, with their timestamps, so the
+    # buffer_time overlap of the next run does not evaluate them again.
+    seen: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Silence:
+    rule: str
+    key: str  # query_key value(s) joined, "" when the rule has no query_key
+    until: dt.datetime
+    exponent: int = 0
+    reason: str = "realert"
+
+
+@dataclass
+class OutboxEntry:
+    """One alert for one notifier: recorded as pending before the send, marked after."""
+
+    id: str  # alert id + "/" + notifier name
+    alert_id: str
+    rule: str
+    alerter: str
+    subject: str
+    body: str
+    created: dt.datetime
+    status: str = "pending"  # pending | sent | failed
+    attempts: int = 0
+    last_error: str | None = None
+    sent_at: dt.datetime | None = None
+
+
+class StateStore(ABC):
+    @abstractmethod
+    def load_status(self, rule: str) -> RuleStatus | None: ...
+
+    @abstractmethod
+    def save_status(self, status: RuleStatus) -> None: ...
+
+    @abstractmethod
+    def get_silence(self, rule: str, key: str) -> Silence | None: ...
+
+    @abstractmethod
+    def put_silence(self, silence: Silence) -> None: ...
+
+    @abstractmethod
+    def remove_silence(self, rule: str, key: str | None = None) -> int: ...
+
+    @abstractmethod
+    def list_silences(self) -> list[Silence]: ...
+
+    @abstractmethod
+    def get_outbox(self, entry_id: str) -> OutboxEntry | None: ...
+
+    @abstractmethod
+    def put_outbox(self, entry: OutboxEntry) -> None: ...
+
+    @abstractmethod
+    def pending_outbox(self, rule: str | None = None) -> list[OutboxEntry]: ...

@@ -1,0 +1,50 @@
+"""Which time range a rule run covers.
+
+A run covers ``[last_end - buffer_time, now - query_delay)``. The overlap with
+the previous run catches documents indexed late (Fluentd buffers, ingest lag);
+dedupe by index + _id keeps them from alerting twice. After downtime the range
+starts at the last recorded end, but never further back than old_query_limit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Window:
+    start: dt.datetime
+    end: dt.datetime
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("window bounds must be timezone-aware")
+
+    @property
+    def span(self) -> dt.timedelta:
+        return self.end - self.start
+
+    def __contains__(self, moment: dt.datetime) -> bool:
+        return self.start <= moment < self.end
+
+
+def next_window(
+    *,
+    now: dt.datetime,
+    last_end: dt.datetime | None,
+    buffer_time: dt.timedelta,
+    query_delay: dt.timedelta,
+    old_query_limit: dt.timedelta,
+) -> Window | None:
+    """The range for the next run, or None when there is nothing new to look at yet."""
+    end = now - query_delay
+    if last_end is None:
+        start = end - buffer_time
+    else:
+        start = min(last_end, end) - buffer_time
+    oldest = end - max(old_query_limit, buffer_time)
+    start = max(start, oldest)
+    if start >= end:
+        return None
+    return Window(start, end)
