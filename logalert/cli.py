@@ -89,6 +89,8 @@ def cmd_test_rule(args: argparse.Namespace) -> int:
         err("--start must be before --end")
         return EXIT_INVALID
     window = Window(start, end)
+    if not args.verbose:  # the report below states the error once
+        logging.getLogger("logalert.runner").setLevel(logging.CRITICAL)
     report: dict[str, Any] = {"rule": rule.name, "file": rule.file, "type": rule.type,
                               "engine": describe_target(rule.options), "window": [iso(start), iso(end)]}
     try:

@@ -64,7 +64,8 @@ def hits_body(rule: Rule, window: Window, size: int) -> dict[str, Any]:
     """Documents in time order; ``include`` limits the fields fetched."""
     body: dict[str, Any] = {
         "query": query_clause(rule, window),
-        "sort": [{rule.timestamp_field: {"order": "asc"}}],
+        # unmapped_type: a fresh daily index without the field yet must not fail the search
+        "sort": [{rule.timestamp_field: {"order": "asc", "unmapped_type": "date" if rule.timestamp_type == "iso" else "long"}}],
         "size": size,
         "track_total_hits": True,
     }

@@ -52,6 +52,7 @@ class RuleRunner:
         self.clock = clock
         self.policy = policy
         self.ruletype = ruletypes.get(rule.type)(rule)
+        self._query_checked = False
         self.alerters = alerters if alerters is not None else [
             alerter_registry.get(t.name)(rule, t.options) for t in rule.alerts
         ]
@@ -86,7 +87,7 @@ class RuleRunner:
             status.error = f"{exc}"
             status.last_run = self.clock()
             self.state.save_status(status)
-            log.error("rule %r (%s): %s", rule.name, rule.where("filter") if rule.filters else rule.file, exc)
+            log.error("rule %r: %s", rule.name, exc)
             return result
         fresh = [e for e in events if f"{e.index}/{e.id}" not in status.seen]
         result.new_hits = len(fresh)
@@ -118,8 +119,14 @@ class RuleRunner:
         rule = self.rule
         backend = self.pool.get(rule.connection, rule.options)
         body = query.hits_body(rule, window, rule.max_query_size)
+        index = query.indices(rule, window)
+        if not self._query_checked:
+            problem = backend.validate_query(index, query.query_clause(rule, None))
+            if problem:
+                raise EngineError(f"{rule.where('filter')}: filter: the engine rejects this query", reason=problem)
+            self._query_checked = True
         events = []
-        for hit in backend.search_all(query.indices(rule, window), body, rule.max_query_size):
+        for hit in backend.search_all(index, body, rule.max_query_size):
             result.hits += 1
             raw = query.lookup(hit.source, rule.timestamp_field)
             moment = parse_doc_time(raw, rule.timestamp_type, rule.timestamp_format)

@@ -99,4 +99,4 @@ def install_logging(verbose: bool = False) -> None:
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     for noisy in ("opensearch", "elastic_transport", "elasticsearch", "urllib3", "apscheduler"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+        logging.getLogger(noisy).setLevel(logging.ERROR)

@@ -82,6 +82,8 @@ def load_yaml_text(text: str, path: str) -> Any:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         what = exc.problem or str(exc)
+        if exc.context and exc.context_mark and exc.problem_mark and exc.context_mark.line != exc.problem_mark.line:
+            what = f"{what} ({exc.context} started on line {exc.context_mark.line + 1})"
         raise ConfigError([Problem(path, line, None, f"invalid YAML: {what}")]) from None
     except yaml.YAMLError as exc:
         raise ConfigError([Problem(path, None, None, f"invalid YAML: {exc}")]) from None

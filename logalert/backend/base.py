@@ -5,6 +5,7 @@ official client). Engine errors become EngineError carrying the engine's own rea
 from __future__ import annotations
 
 import json
+import re
 import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -34,23 +35,24 @@ def engine_reason(body: Any) -> str | None:
         return error
     if not isinstance(error, Mapping):
         return None
-    reasons: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, Mapping):
-            if isinstance(node.get("reason"), str) and node["reason"] not in reasons:
-                reasons.append(node["reason"])
-            for key in ("caused_by", "root_cause", "failed_shards", "reason"):
-                if key in node and not isinstance(node[key], str):
-                    walk(node[key])
-        elif isinstance(node, list) and node:
-            walk(node[0])
-
-    walk(error)
-    # The deepest reason ("Cannot parse 'message:/ERROR': Lexical error …") is the useful one.
-    if not reasons:
-        return error.get("type")
-    return reasons[-1] if len(reasons) == 1 else f"{reasons[-1]} ({reasons[0]})"
+    root = None
+    causes = error.get("root_cause")
+    if isinstance(causes, list) and causes and isinstance(causes[0], Mapping):
+        root = causes[0].get("reason")
+    # The deepest cause ("Cannot parse 'message:/ERROR': Lexical error …") is the useful one.
+    node: Any = error
+    shards = error.get("failed_shards")
+    if isinstance(shards, list) and shards and isinstance(shards[0], Mapping):
+        node = shards[0].get("reason", node)
+    deepest = None
+    while isinstance(node, Mapping):
+        if isinstance(node.get("reason"), str):
+            deepest = node["reason"]
+        node = node.get("caused_by")
+    deepest = deepest or error.get("reason") or error.get("type")
+    if root and deepest and root != deepest and root not in deepest:
+        return f"{root}: {deepest}"
+    return deepest or root
 
 
 def check_shards(response: Mapping[str, Any]) -> None:
@@ -104,6 +106,19 @@ class Backend(ABC):
         response = self._call("POST", f"/{_path(index)}/_search", params=params, body=body)
         check_shards(response)
         return response
+
+    def validate_query(self, index: str, query: Mapping[str, Any]) -> str | None:
+        """The engine's reason when it would refuse ``query``, else None. A search can
+        skip every shard whose time range misses the window without parsing the query,
+        so a broken query_string might otherwise go unnoticed until logs arrive."""
+        response = self._call("POST", f"/{_path(index)}/_validate/query",
+                              params={"explain": "true", "ignore_unavailable": "true"}, body={"query": query})
+        if response.get("valid", True):
+            return None
+        for item in response.get("explanations") or []:
+            if not item.get("valid", True) and item.get("error"):
+                return _java_error(str(item["error"]))
+        return "the engine says the query is not valid"
 
     def count(self, index: str, body: Mapping[str, Any]) -> int:
         response = self._call("POST", f"/{_path(index)}/_count", params={"ignore_unavailable": "true"}, body=body)
@@ -196,6 +211,13 @@ class Backend(ABC):
     @abstractmethod
     def _close_pit(self, pit_id: str) -> None:
         """Release a point in time (the request shape differs per flavour)."""
+
+
+def _java_error(text: str) -> str:
+    """``[idx/uuid] QueryShardException[…]; nested: …;; org.apache…ParseException: Cannot parse …``
+    -> ``Cannot parse …``: the last cause without Java class names."""
+    last = text.split(";; ")[-1].strip()
+    return re.sub(r"^([a-z]+\.)+[A-Za-z]+(Exception|Error): ", "", last)
 
 
 def _hit(raw: Mapping[str, Any]) -> Hit:

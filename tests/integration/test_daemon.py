@@ -1,0 +1,133 @@
+"""``logalert run`` as a real process: Slack to a local HTTP receiver, email to a local
+SMTP server, one ERROR log in, exactly one alert out through each."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.integration.helpers import write_config, write_yaml
+from tests.support.efk import bulk_load, efk_doc
+from tests.support.receivers import SmtpServer, WebhookReceiver
+
+
+def start_daemon(folder: Path, *extra: str) -> subprocess.Popen:
+    log = open(folder / "daemon.log", "w")
+    return subprocess.Popen([sys.executable, "-m", "logalert", "run", "--config", str(folder / "config.yaml"), *extra],
+                            cwd=folder, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            env=dict(os.environ, PYTHONUNBUFFERED="1"))
+
+
+def stop_daemon(proc: subprocess.Popen, timeout: float = 40) -> int:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return -9
+
+
+def wait_log(folder: Path, text: str, timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        content = (folder / "daemon.log").read_text()
+        if text in content:
+            return content
+        time.sleep(0.3)
+    pytest.fail(f"{text!r} not in daemon log:\n{(folder / 'daemon.log').read_text()[-3000:]}")
+
+
+@pytest.fixture
+def receivers():
+    with WebhookReceiver() as slack, SmtpServer() as smtp:
+        yield slack, smtp
+
+
+def test_error_log_alerts_once_via_slack_and_email_while_a_bad_rule_fails(engine, engine_url, fresh_index, tmp_path, receivers):
+    slack, smtp = receivers
+    write_config(tmp_path, engine_url)
+    write_yaml(tmp_path / "rules" / "errors.yaml", {
+        "name": "Errors in checkout",
+        "index": f"{fresh_index}-*",
+        "type": "any",
+        "filter": [{"query": {"query_string": {"query": "level:ERROR"}}}],
+        "realert": {"minutes": 0},
+        "alert_subject": "ERROR in {0}",
+        "alert_subject_args": ["kubernetes.pod_name"],
+        "alert_text": "{0} says: {1}",
+        "alert_text_args": ["kubernetes.container_name", "message"],
+        "alert_text_type": "exclude_fields",
+        "alert": ["slack", "email"],
+        "slack_webhook_url": f"{slack.url}/services/T1/B1/SECRET",
+        "slack_channel_override": "#ops",
+        "email": ["oncall@example.org"],
+        "smtp_host": "127.0.0.1",
+        "smtp_port": smtp.port,
+        "from_addr": "logalert@example.org",
+    })
+    write_yaml(tmp_path / "rules" / "rejected.yaml", {
+        "name": "Rejected query",
+        "index": f"{fresh_index}-*",
+        "type": "any",
+        "filter": [{"query": {"query_string": {"query": "message:/unterminated"}}}],
+        "alert": ["stdout"],
+    })
+    (tmp_path / "rules" / "broken.yaml").write_text("name: broken\ntype: any\nindex: [oops\n")
+    now = dt.datetime.now(dt.timezone.utc)
+    bulk_load(engine, None, [efk_doc(now - dt.timedelta(hours=2), "INFO", "before the daemon started")], prefix=fresh_index)
+    proc = start_daemon(tmp_path)
+    try:
+        wait_log(tmp_path, "'Errors in checkout': 0 hits")
+        log = wait_log(tmp_path, "rule 'Rejected query': ")
+        assert "rejected.yaml:4: filter: the engine rejects this query: Cannot parse 'message:/unterminated'" in log
+        assert "broken.yaml:4: invalid YAML: did not find expected ',' or ']' (while parsing a flow sequence started on line 3)" in log
+        now = dt.datetime.now(dt.timezone.utc)
+        bulk_load(engine, None, [efk_doc(now - dt.timedelta(seconds=2), "ERROR", "payment gateway timeout"),
+                                 efk_doc(now - dt.timedelta(seconds=1), "INFO", "request served")], prefix=fresh_index)
+        delivered = slack.wait_for(lambda items: len(items) >= 1)
+        mails = smtp.wait_for(1)
+        # Let several more runs pass over the same window overlap: still exactly one alert.
+        time.sleep(4)
+        assert len(slack.delivered) == 1
+        assert len(smtp.messages) == 1
+        payload = delivered[0].body
+        assert delivered[0].path == "/services/T1/B1/SECRET"
+        assert payload["channel"] == "#ops"
+        assert payload["attachments"][0]["title"] == "ERROR in checkout-7d9f8b6c5-x2kqz"
+        assert payload["attachments"][0]["text"].startswith("checkout says: payment gateway timeout")
+        assert mails[0]["subject"] == "ERROR in checkout-7d9f8b6c5-x2kqz"
+        assert mails[0]["to"] == ["oncall@example.org"]
+        assert "checkout says: payment gateway timeout" in mails[0]["body"]
+        assert proc.poll() is None, "the daemon must keep running"
+    finally:
+        code = stop_daemon(proc)
+    log = (tmp_path / "daemon.log").read_text()
+    assert code == 0, log[-3000:]
+    assert "SECRET" not in log.replace("<secret>", "")
+    assert "Rejected query" in log and "parse" in log.lower()
+
+
+def test_engine_down_at_startup_daemon_keeps_retrying(tmp_path):
+    write_config(tmp_path, "http://127.0.0.1:1")
+    write_yaml(tmp_path / "rules" / "r.yaml", {"name": "r", "index": "logstash-*", "type": "any",
+                                              "alert": ["stdout"], "es_password": "pw-should-not-appear",
+                                              "es_username": "elastic"})
+    proc = start_daemon(tmp_path)
+    try:
+        log = wait_log(tmp_path, "cannot reach the search engine")
+        time.sleep(2.5)
+        assert proc.poll() is None
+        log = (tmp_path / "daemon.log").read_text()
+        assert log.count("cannot reach the search engine") >= 2
+    finally:
+        code = stop_daemon(proc)
+    assert code == 0
+    assert "pw-should-not-appear" not in (tmp_path / "daemon.log").read_text()
