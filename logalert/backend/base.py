@@ -71,6 +71,9 @@ class Backend(ABC):
     flavor: str = "?"
     pit_open_path: str  # relative to the index: where a point in time is opened
     pit_id_key: str  # the key of the id in that answer
+    # search_after needs a unique sort; Elasticsearch has _shard_doc under a point in time,
+    # OpenSearch 2.x does not (and still allows sorting on _id).
+    tiebreaker: Mapping[str, str] = {"_shard_doc": "asc"}
 
     def __init__(self, info: Mapping[str, Any]):
         self._info = dict(info)
@@ -187,7 +190,7 @@ class Backend(ABC):
         pit_id = opened[self.pit_id_key]
         try:
             after: list[Any] | None = None
-            sort = list(body.get("sort") or []) + [{"_shard_doc": "asc"}]
+            sort = list(body.get("sort") or []) + [dict(self.tiebreaker)]
             while True:
                 page = dict(body, size=page_size, sort=sort, pit={"id": pit_id, "keep_alive": PIT_KEEP_ALIVE})
                 page.pop("track_total_hits", None)
@@ -213,11 +216,16 @@ class Backend(ABC):
         """Release a point in time (the request shape differs per flavour)."""
 
 
+_JAVA_CLASS = re.compile(r"(?:[a-z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error)(?::\s*|\[)")
+
+
 def _java_error(text: str) -> str:
-    """``[idx/uuid] QueryShardException[…]; nested: …;; org.apache…ParseException: Cannot parse …``
-    -> ``Cannot parse …``: the last cause without Java class names."""
-    last = text.split(";; ")[-1].strip()
-    return re.sub(r"^([a-z]+\.)+[A-Za-z]+(Exception|Error): ", "", last)
+    """``[idx/uuid] …QueryShardException[…]; nested: …; org.apache…ParseException: Cannot parse …``
+    (OpenSearch and Elasticsearch word it slightly differently) -> ``Cannot parse …``:
+    the last cause, without Java class names."""
+    parts = [p.strip(" ;]") for p in _JAVA_CLASS.split(text)]
+    parts = [p for p in parts if p]
+    return parts[-1] if parts else text
 
 
 def _hit(raw: Mapping[str, Any]) -> Hit:

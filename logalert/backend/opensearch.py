@@ -15,6 +15,7 @@ class OpenSearchBackend(Backend):
     flavor = "opensearch"
     pit_open_path = "_search/point_in_time"
     pit_id_key = "pit_id"
+    tiebreaker = {"_id": "asc"}
 
     def __init__(self, client: opensearchpy.OpenSearch, info: Mapping[str, Any], label: str):
         super().__init__(info)
@@ -24,6 +25,7 @@ class OpenSearchBackend(Backend):
             self.flavor = "elasticsearch"
             # Elasticsearch 7.10+ pages with its own point-in-time API.
             self.pit_open_path, self.pit_id_key = "_pit", "id"
+            self.tiebreaker = {"_shard_doc": "asc"}
 
     def _call(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
               body: Any = None, ndjson: bool = False) -> Any:

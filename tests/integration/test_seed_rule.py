@@ -28,6 +28,8 @@ MESSAGES = [
     ("INFO", "errors=0 in last batch"),
     ("ERROR", "NullPointerException in CartService"),
     ("INFO", "user logged in"),
+    # Lucene has no /…/i flag: "i" becomes an OR term over all fields, on both engines.
+    ("WARN", "i/o wait high on node-2"),
 ]
 
 
