@@ -26,7 +26,13 @@ if str(ROOT) not in sys.path:
 
 from tests.support.efk import delete_index_templates, delete_indices, make_client  # noqa: E402
 
-ENGINE_SH = ROOT / "tools" / "search-engine" / "engine.sh"
+# LOGALERT_TEST_ENGINE picks the embedded engine: opensearch (default) or elasticsearch.
+ENGINE = os.environ.get("LOGALERT_TEST_ENGINE", "opensearch").strip() or "opensearch"
+ENGINE_DIRS = {"opensearch": "search-engine", "elasticsearch": "elasticsearch-engine"}
+if ENGINE not in ENGINE_DIRS:
+    raise pytest.UsageError(f"LOGALERT_TEST_ENGINE={ENGINE!r}: use opensearch or elasticsearch")
+ENGINE_SH = ROOT / "tools" / ENGINE_DIRS[ENGINE] / "engine.sh"
+DEFAULT_PORT = {"opensearch": "9250", "elasticsearch": "9260"}[ENGINE]
 HERE = Path(__file__).resolve().parent
 # First start builds the engine and may resolve ~80 MB of jars from Maven Central.
 ENGINE_UP_TIMEOUT_S = 900
@@ -87,7 +93,7 @@ def engine_url():
         yield url
         return
 
-    port = os.environ.get("LOGALERT_TEST_ENGINE_PORT", "9250").strip() or "9250"
+    port = os.environ.get("LOGALERT_TEST_ENGINE_PORT", DEFAULT_PORT).strip() or DEFAULT_PORT
     env = _engine_env(port)
     already_running = _run_engine_sh("status", env, timeout=30).returncode == 0
     try:

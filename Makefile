@@ -1,0 +1,52 @@
+# logalert — the commands that matter. Everything installs what it needs itself.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+ENGINE ?= opensearch
+PORT   ?= 9200
+ENGINE_SH := tools/$(if $(filter elasticsearch,$(ENGINE)),elasticsearch-engine,search-engine)/engine.sh
+
+.PHONY: install test test-unit test-integration test-es engine-up engine-down demo validate bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+# The test command: unit tests, then integration tests against the embedded OpenSearch
+# (the fixture starts it on 127.0.0.1:9250 and stops it afterwards).
+test: install
+	$(PY) -m pytest tests
+
+test-unit: install
+	$(PY) -m pytest tests/unit
+
+# logalert's integration tests against official Elasticsearch 9.2 (embedded, Java 25).
+test-es: install
+	LOGALERT_TEST_ENGINE=elasticsearch $(PY) -m pytest tests/integration --ignore=tests/integration/test_engine_smoke.py
+
+engine-up:
+	LOGALERT_ENGINE_PORT=$(PORT) bash $(ENGINE_SH) up
+
+engine-down:
+	LOGALERT_ENGINE_PORT=$(PORT) bash $(ENGINE_SH) down
+
+validate: install
+	$(VENV)/bin/logalert validate rules
+
+# Demo: embedded engine on 127.0.0.1:$(PORT), sample EFK logs (more every 10 s), and the
+# daemon with ./config.yaml and ./rules printing alerts on stdout. Ctrl-C stops all of it.
+demo: install
+	@LOGALERT_ENGINE_PORT=$(PORT) bash $(ENGINE_SH) up
+	@set -m; trap 'kill $$loader 2>/dev/null; LOGALERT_ENGINE_PORT=$(PORT) bash $(ENGINE_SH) down' EXIT INT TERM; \
+	  $(PY) tools/demo/load_logs.py --url http://127.0.0.1:$(PORT) --follow & loader=$$!; \
+	  sleep 2; LOGALERT_ES_PORT=$(PORT) $(VENV)/bin/logalert run --config config.yaml
+
+bench: install
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache
