@@ -33,11 +33,23 @@ def select(rule: Rule, matches: Sequence[Match], state: StateStore) -> list[Matc
             exponent = 0
             if exponential and silence is not None:
                 # Back off while the problem keeps recurring right after each silence ends;
-                # reset once it stayed quiet for longer than the current silence.
+                # reset once it stayed quiet for longer than the silence it just left.
                 quiet = match.timestamp - silence.until
-                exponent = silence.exponent + 1 if quiet < realert * (2 ** silence.exponent) else 0
-            span = realert * (2 ** exponent)
-            if exponential:
-                span = min(span, exponential)
+                if quiet < _span(realert, silence.exponent, exponential):
+                    exponent = min(silence.exponent + 1, _max_exponent(realert, exponential))
+            span = _span(realert, exponent, exponential)
             state.put_silence(Silence(rule.name, key, match.timestamp + span, exponent, "realert"))
     return out
+
+
+def _max_exponent(realert: dt.timedelta, cap: dt.timedelta) -> int:
+    """The exponent at which realert * 2**n reaches the cap; it never grows past it."""
+    n = 0
+    while realert * (2 ** n) < cap:
+        n += 1
+    return n
+
+
+def _span(realert: dt.timedelta, exponent: int, cap: dt.timedelta | None) -> dt.timedelta:
+    span = realert * (2 ** exponent)
+    return min(span, cap) if cap else span

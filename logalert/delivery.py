@@ -36,24 +36,49 @@ class RetryPolicy:
 
 
 def _send_with_retries(alerter: Alerter, alert: Alert, policy: RetryPolicy,
-                       sleep: Callable[[float], None]) -> tuple[bool, str | None, int]:
+                       sleep: Callable[[float], None]) -> tuple[DeliveryError | None, int]:
+    """Returns (None, tries) on success, else (the last error, tries)."""
     error: DeliveryError | None = None
+    tried = 0
     for attempt in range(policy.attempts):
+        tried = attempt + 1
         try:
             alerter.send(alert)
-            return True, None, attempt + 1
+            return None, tried
         except DeliveryError as exc:
             error = exc
             log.warning("rule %r: %s attempt %d/%d failed: %s", alert.rule.name, alerter.describe(),
-                        attempt + 1, policy.attempts, exc)
-            if not exc.retryable or attempt + 1 == policy.attempts:
+                        tried, policy.attempts, exc)
+            if not exc.retryable or tried == policy.attempts:
                 break
             sleep(policy.delay(attempt, exc))
         except Exception as exc:  # noqa: BLE001 - a notifier bug must not stop the daemon
             error = DeliveryError(f"{type(exc).__name__}: {exc}", retryable=True)
             log.exception("rule %r: %s crashed", alert.rule.name, alerter.describe())
             break
-    return False, mask(str(error)) if error else None, policy.attempts
+    return error, tried
+
+
+def _attempt(entry: OutboxEntry, alerter: Alerter, alert: Alert, policy: RetryPolicy,
+             sleep: Callable[[float], None], state: StateStore) -> bool:
+    """Send once (with retries), record the outcome in the outbox. A failure that cannot
+    get better by retrying (bad webhook, refused login) is marked failed at once."""
+    error, tried = _send_with_retries(alerter, alert, policy, sleep)
+    entry.attempts += tried
+    if error is None:
+        entry.status, entry.sent_at, entry.last_error = "sent", dt.datetime.now(dt.timezone.utc), None
+        log.info("rule %r: alert %s sent via %s", alert.rule.name, alert.id, alerter.describe())
+    else:
+        entry.last_error = mask(str(error))
+        if error.retryable:
+            log.error("rule %r: alert %s not delivered via %s (kept pending, will retry): %s",
+                      alert.rule.name, alert.id, alerter.describe(), entry.last_error)
+        else:
+            entry.status = "failed"
+            log.error("rule %r: alert %s NOT delivered via %s and not retryable: %s",
+                      alert.rule.name, alert.id, alerter.describe(), entry.last_error)
+    state.put_outbox(entry)
+    return error is None
 
 
 def deliver(alert: Alert, alerters: Sequence[Alerter], state: StateStore, *,
@@ -70,17 +95,7 @@ def deliver(alert: Alert, alerters: Sequence[Alerter], state: StateStore, *,
         if entry is None:
             entry = OutboxEntry(entry_id, alert.id, alert.rule.name, alerter.name, alert.subject, alert.body, now)
             state.put_outbox(entry)
-        ok, error, attempts = _send_with_retries(alerter, alert, policy, sleep)
-        entry.attempts += attempts
-        if ok:
-            entry.status, entry.sent_at, entry.last_error = "sent", dt.datetime.now(dt.timezone.utc), None
-            log.info("rule %r: alert %s sent via %s", alert.rule.name, alert.id, alerter.describe())
-        else:
-            entry.last_error = error
-            log.error("rule %r: alert %s not delivered via %s (kept pending, will retry): %s",
-                      alert.rule.name, alert.id, alerter.describe(), error)
-        state.put_outbox(entry)
-        results[alerter.name] = ok
+        results[alerter.name] = _attempt(entry, alerter, alert, policy, sleep, state)
     return results
 
 
@@ -101,13 +116,5 @@ def retry_pending(rule_name: str, alerters: dict[str, Alerter], state: StateStor
                       entry.alerter, entry.attempts, entry.last_error)
             continue
         alert = Alert(entry.alert_id, rule, (), entry.subject, entry.body)  # type: ignore[arg-type]
-        ok, error, attempts = _send_with_retries(alerter, alert, policy, sleep)
-        entry.attempts += attempts
-        if ok:
-            entry.status, entry.sent_at, entry.last_error = "sent", dt.datetime.now(dt.timezone.utc), None
-            sent += 1
-            log.info("rule %r: pending alert %s delivered via %s", rule_name, entry.alert_id, alerter.describe())
-        else:
-            entry.last_error = error
-        state.put_outbox(entry)
+        sent += _attempt(entry, alerter, alert, policy, sleep, state)
     return sent

@@ -90,6 +90,7 @@ def indices(rule: Rule, window: Window) -> str:
 
 
 def expand_strftime(pattern: str, start: dt.datetime, end: dt.datetime, limit: int = 500) -> list[str]:
+    start, end = start.astimezone(dt.timezone.utc), end.astimezone(dt.timezone.utc)
     parts = [p.strip() for p in pattern.split(",")]
     step = dt.timedelta(minutes=1) if "%M" in pattern else dt.timedelta(hours=1)
     names: list[str] = []

@@ -44,7 +44,7 @@ def _arg_values(rule: Rule, match: Match, names: Sequence[str]) -> list[Any]:
 def _format(template: str, args: Sequence[Any], kwargs: Mapping[str, Any] | None = None) -> str:
     try:
         return template.format(*args, **(kwargs or {}))
-    except (IndexError, KeyError, ValueError) as exc:
+    except (IndexError, KeyError, ValueError, TypeError, AttributeError) as exc:
         # A broken template must still deliver the alert; show the raw text and why.
         return f"{template} [template error: {exc}]"
 
@@ -59,7 +59,7 @@ def subject(rule: Rule, match: Match) -> str:
         text = _format(template, _arg_values(rule, match, rule.get("alert_subject_args") or []))
     limit = rule.get("alert_subject_max_len")
     if limit and len(text) > limit:
-        text = text[: max(0, limit - 3)] + "..."
+        text = text[: limit - 3] + "..." if limit > 3 else text[:limit]
     return text
 
 

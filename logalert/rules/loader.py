@@ -130,10 +130,10 @@ def load_rule(path: str, config: Config) -> tuple[Rule, list[Problem]]:
 
     merged = LineMap()
     merged.start = doc.start
+    merged.update(RULE_DEFAULTS)
     for key in INHERITED:
         if key in config.options:
             merged[key] = config.options[key]
-    merged.update(RULE_DEFAULTS)
     for key, value in doc.items():
         merged[key] = value
         merged.pos[key] = doc.pos[key]

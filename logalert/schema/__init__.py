@@ -11,7 +11,7 @@ from typing import Any, Iterable
 import jsonschema
 
 from logalert.errors import Problem
-from logalert.yamlfile import locate
+from logalert.yamlfile import locate, plain
 
 SPAN_REF = "span.json"
 
@@ -55,12 +55,17 @@ def check(doc: Any, schema_name: str, file: str) -> list[Problem]:
 
 def _message(error: jsonschema.ValidationError) -> str:
     custom = error.schema.get("errorMessage") if isinstance(error.schema, dict) else None
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = set(error.schema.get("properties", {}))
+        extra = [str(k) for k in error.instance if k not in allowed]
+        if extra:
+            return f"unknown key '{extra[0]}'{did_you_mean(extra[0], allowed)}; " + (custom or error.message)
     if custom:
         return custom
     if error.validator == "enum":
         return f"must be one of {', '.join(map(repr, error.validator_value))}, got {error.instance!r}"
     if error.validator == "type":
-        return f"must be of type {error.validator_value}, got {type(error.instance).__name__} {error.instance!r}"
+        return f"must be of type {error.validator_value}, got {type(plain(error.instance)).__name__} {plain(error.instance)!r}"
     if error.validator in ("anyOf", "oneOf") and isinstance(error.schema, dict):
         return error.schema.get("description") or f"invalid value {error.instance!r}"
     return error.message

@@ -9,7 +9,7 @@ import pytest
 from logalert import timeutil
 from logalert.timeutil import (format_doc_time, iso, parse_cli_time, parse_doc_time, parse_iso, pretty_span,
                                to_timedelta)
-from tests.unit.conftest import UTC, at
+from .conftest import UTC, at
 
 
 def test_to_timedelta_sums_units():

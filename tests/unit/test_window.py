@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from logalert.window import Window, next_window
-from tests.unit.conftest import at
+from .conftest import at
 
 MIN = dt.timedelta(minutes=1)
 NOW = at(2024, 3, 10, 12, 0)

@@ -13,7 +13,7 @@ from logalert.alerters.base import Alert
 from logalert.alerters.slack import SlackAlerter
 from logalert.errors import DeliveryError
 from logalert.rules import load_rule
-from tests.unit.conftest import FIXTURES
+from ..conftest import FIXTURES
 
 SEED_URL = "https://hooks.slack.com/services/XXXXX/YYYYY/ZZZZZ"
 

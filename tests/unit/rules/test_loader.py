@@ -11,7 +11,7 @@ import pytest
 from logalert.config import load_config
 from logalert.errors import ConfigError
 from logalert.rules import load_folder, load_rule, rule_files
-from tests.unit.conftest import FIXTURES
+from ..conftest import FIXTURES
 
 BROKEN = FIXTURES / "broken"
 LINE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+): (?P<option>[\w.\[\]]+): (?P<message>.+)$")
@@ -230,8 +230,6 @@ def test_rule_defaults_apply_without_config(make_rule):
     assert rule.filters == ()
 
 
-@pytest.mark.xfail(reason="BUG: rules/loader.py load_rule applies RULE_DEFAULTS (realert 1 minute) after the "
-                          "INHERITED config options, so config.yaml's realert never reaches any rule", strict=True)
 def test_config_realert_is_a_rule_default(tmp_path, make_rule):
     cfg = _config_file(tmp_path, "realert: {minutes: 10}\n")
     rule = make_rule("name: r\ntype: any\nindex: logs-*\nalert: stdout\n", cfg)
@@ -318,3 +316,12 @@ def test_rule_options_are_read_only(make_rule):
     rule = make_rule("name: r\ntype: any\nindex: x\nalert: stdout\n")
     with pytest.raises(TypeError):
         rule.options["name"] = "other"  # type: ignore[index]
+
+
+def test_type_errors_name_yaml_types_not_internal_classes(tmp_path, config):
+    path = tmp_path / "r.yaml"
+    path.write_text("name: r\ntype: any\nindex: x\nalert: stdout\nowner: [a, b]\ndescription: {a: 1}\n")
+    with pytest.raises(ConfigError) as info:
+        load_rule(str(path), config)
+    assert [p.message for p in info.value.problems] == [
+        "must be of type string, got list ['a', 'b']", "must be of type string, got dict {'a': 1}"]
