@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 from logalert import alerters as alerter_registry
 from logalert import alerting, delivery, query, render, ruletypes
@@ -81,7 +81,7 @@ class RuleRunner:
         if window is None:
             return result
         try:
-            events = self._fetch(window, result)
+            results, events = self._fetch(window, result, status)
         except EngineError as exc:
             result.error = exc
             status.error = f"{exc}"
@@ -89,9 +89,8 @@ class RuleRunner:
             self.state.save_status(status)
             log.error("rule %r: %s", rule.name, exc)
             return result
-        fresh = [e for e in events if f"{e.index}/{e.id}" not in status.seen]
-        result.new_hits = len(fresh)
-        result.matches = self.ruletype.evaluate(window, fresh)
+        result.new_hits = len(events)
+        result.matches = self.ruletype.evaluate(window, results)
         selected = alerting.select(rule, result.matches, self.state)
         describe = self.ruletype.describe
         for match in selected:
@@ -115,16 +114,36 @@ class RuleRunner:
         self.state.save_status(status)
         return result
 
-    def _fetch(self, window: Window, result: RunResult) -> list[Event]:
+    def _fetch(self, window: Window, result: RunResult, status: RuleStatus) -> tuple[list[Any], list[Event]]:
+        """Answer the rule type's queries; returns the answers and the new events."""
         rule = self.rule
         backend = self.pool.get(rule.connection, rule.options)
-        body = query.hits_body(rule, window, rule.max_query_size)
         index = query.indices(rule, window)
         if not self._query_checked:
             problem = backend.validate_query(index, query.query_clause(rule, None))
             if problem:
                 raise EngineError(f"{rule.where('filter')}: filter: the engine rejects this query", reason=problem)
             self._query_checked = True
+        answers: list[Any] = []
+        new_events: list[Event] = []
+        for q in self.ruletype.queries(window):
+            span = Window(q.start or window.start, q.end or window.end)
+            span_index = index if span == window else query.indices(rule, span)
+            if q.kind == "count":
+                answers.append(backend.count(span_index, query.count_body(rule, span)))
+            elif q.kind == "aggs":
+                body = {"query": query.query_clause(rule, span), "size": 0, "aggs": dict(q.aggs or {})}
+                answers.append(backend.search(span_index, body).get("aggregations", {}))
+            else:
+                events = [e for e in self._events(backend, span_index, span, result)
+                          if f"{e.index}/{e.id}" not in status.seen]
+                new_events.extend(events)
+                answers.append(events)
+        return answers, new_events
+
+    def _events(self, backend: Any, index: str, window: Window, result: RunResult) -> list[Event]:
+        rule = self.rule
+        body = query.hits_body(rule, window, rule.max_query_size)
         events = []
         for hit in backend.search_all(index, body, rule.max_query_size):
             result.hits += 1

@@ -11,7 +11,7 @@ from logalert.window import Window
 class AnyRule(RuleType):
     name = "any"
 
-    def evaluate(self, window: Window, events: Sequence[Event]) -> list[Match]:
+    def on_events(self, window: Window, events: Sequence[Event]) -> list[Match]:
         return [
             Match(timestamp=e.timestamp, fields=e.source, index=e.index, doc_id=e.id, key=key_of(self.rule, e.source))
             for e in events

@@ -55,16 +55,37 @@ def key_of(rule: Rule, source: Mapping[str, Any]) -> tuple[Any, ...]:
     return tuple(lookup(source, name) for name in rule.query_key)
 
 
+@dataclass(frozen=True)
+class Query:
+    """One thing a rule type asks the engine for. The runner adds the rule's filters and
+    the time range (``start``/``end``, default the run's window) and hands back:
+    ``hits`` -> list[Event] (every new document, paged, deduplicated, in time order);
+    ``count`` -> int; ``aggs`` -> the ``aggregations`` object of a size-0 search whose
+    body carries ``aggs``."""
+
+    kind: str  # "hits" | "count" | "aggs"
+    aggs: Mapping[str, Any] | None = None
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+
+
 class RuleType(ABC):
     name: ClassVar[str]
-    needs: ClassVar[str] = "hits"  # what the runner fetches: every document in the window
 
     def __init__(self, rule: Rule):
         self.rule = rule
 
-    @abstractmethod
-    def evaluate(self, window: Window, events: Sequence[Event]) -> list[Match]:
-        """Matches among the window's new events (already deduplicated, in time order)."""
+    def queries(self, window: Window) -> list[Query]:
+        """What to fetch for ``window``; default: every new document."""
+        return [Query("hits")]
+
+    def evaluate(self, window: Window, results: Sequence[Any]) -> list[Match]:
+        """Matches from the answers to ``queries()``, in the same order."""
+        return self.on_events(window, results[0])
+
+    def on_events(self, window: Window, events: Sequence[Event]) -> list[Match]:
+        """For hit-based types: matches among the window's new events."""
+        raise NotImplementedError
 
     def describe(self, match: Match) -> str:
         """One paragraph for the default alert body saying why this fired."""
