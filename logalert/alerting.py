@@ -18,14 +18,17 @@ def key_text(match: Match) -> str:
     return ",".join("" if v is None else str(v) for v in match.key)
 
 
-def select(rule: Rule, matches: Sequence[Match], state: StateStore) -> list[Match]:
-    """Matches that become alerts; the rest fall inside a silence or realert period."""
+def select(rule: Rule, matches: Sequence[Match], state: StateStore) -> tuple[list[Match], list[Silence]]:
+    """Matches that become alerts, and the silences to record for them. The caller writes
+    the silences only after the alerts are safely in the outbox: a crash in between must
+    not leave a silence that hides an alert nobody recorded."""
     realert = rule.span("realert", dt.timedelta(minutes=1)) or dt.timedelta(0)
     exponential = rule.span("exponential_realert")
-    out = []
+    out: list[Match] = []
+    updated: dict[str, Silence] = {}
     for match in matches:
         key = key_text(match)
-        silence = state.get_silence(rule.name, key)
+        silence = updated.get(key) or state.get_silence(rule.name, key)
         if silence is not None and match.timestamp < silence.until:
             continue
         out.append(match)
@@ -38,8 +41,8 @@ def select(rule: Rule, matches: Sequence[Match], state: StateStore) -> list[Matc
                 if quiet < _span(realert, silence.exponent, exponential):
                     exponent = min(silence.exponent + 1, _max_exponent(realert, exponential))
             span = _span(realert, exponent, exponential)
-            state.put_silence(Silence(rule.name, key, match.timestamp + span, exponent, "realert"))
-    return out
+            updated[key] = Silence(rule.name, key, match.timestamp + span, exponent, "realert")
+    return out, list(updated.values())
 
 
 def _max_exponent(realert: dt.timedelta, cap: dt.timedelta) -> int:

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
+from logalert import failpoints
 from logalert.alerters.base import Alert, Alerter
 from logalert.errors import DeliveryError
 from logalert.secrets import mask
@@ -66,6 +67,7 @@ def _attempt(entry: OutboxEntry, alerter: Alerter, alert: Alert, policy: RetryPo
     error, tried = _send_with_retries(alerter, alert, policy, sleep)
     entry.attempts += tried
     if error is None:
+        failpoints.hit("after_send")
         entry.status, entry.sent_at, entry.last_error = "sent", dt.datetime.now(dt.timezone.utc), None
         log.info("rule %r: alert %s sent via %s", alert.rule.name, alert.id, alerter.describe())
     else:
@@ -81,6 +83,15 @@ def _attempt(entry: OutboxEntry, alerter: Alerter, alert: Alert, policy: RetryPo
     return error is None
 
 
+def enqueue(alert: Alert, alerters: Sequence[Alerter], state: StateStore, *, now: dt.datetime) -> None:
+    """Record the alert as pending for each notifier (the durable intent to send)."""
+    for alerter in alerters:
+        entry_id = f"{alert.id}/{alerter.name}"
+        if state.get_outbox(entry_id) is None:
+            state.put_outbox(OutboxEntry(entry_id, alert.id, alert.rule.name, alerter.name,
+                                         alert.subject, alert.body, now))
+
+
 def deliver(alert: Alert, alerters: Sequence[Alerter], state: StateStore, *,
             policy: RetryPolicy = RetryPolicy(), now: dt.datetime,
             sleep: Callable[[float], None] = time.sleep) -> dict[str, bool]:
@@ -89,8 +100,8 @@ def deliver(alert: Alert, alerters: Sequence[Alerter], state: StateStore, *,
     for alerter in alerters:
         entry_id = f"{alert.id}/{alerter.name}"
         entry = state.get_outbox(entry_id)
-        if entry is not None and entry.status == "sent":
-            results[alerter.name] = True
+        if entry is not None and entry.status != "pending":
+            results[alerter.name] = entry.status == "sent"
             continue
         if entry is None:
             entry = OutboxEntry(entry_id, alert.id, alert.rule.name, alerter.name, alert.subject, alert.body, now)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from logalert import alerters as alerter_registry
-from logalert import alerting, delivery, query, render, ruletypes
+from logalert import aggregation, alerting, delivery, failpoints, query, render, ruletypes
 from logalert.alerters.base import Alert, Alerter
 from logalert.backend import Pool
 from logalert.errors import EngineError
@@ -68,51 +68,83 @@ class RuleRunner:
         )
 
     def run(self, window: Window | None = None, *, send: bool = True) -> RunResult:
-        """One run over ``window`` (default: the next rolling window). Engine errors are
-        returned in the result, never raised: the caller keeps the other rules going."""
+        """One run over ``window`` (default: the next rolling window). Engine errors (the
+        search or the state store) are returned in the result, never raised: the caller
+        keeps the other rules going and the next run covers the range again."""
         started = time.monotonic()
-        rule = self.rule
-        status = self.state.load_status(rule.name) or RuleStatus(rule.name)
-        explicit = window is not None
-        window = window or self.window(status)
-        result = RunResult(rule.name, window)
-        if send:
-            self._retry_pending()
-        if window is None:
-            return result
+        result = RunResult(self.rule.name, window)
+        status: RuleStatus | None = None
         try:
-            results, events = self._fetch(window, result, status)
+            status = self.state.load_status(self.rule.name) or RuleStatus(self.rule.name)
+            if send:
+                self._retry_pending()
+            result.window = window or self.window(status)
+            if result.window is not None:
+                self._run_window(result, status, explicit=window is not None, send=send, started=started)
         except EngineError as exc:
             result.error = exc
-            status.error = f"{exc}"
-            status.last_run = self.clock()
-            self.state.save_status(status)
-            log.error("rule %r: %s", rule.name, exc)
-            return result
+            log.error("rule %r: %s", self.rule.name, exc)
+            self._record_failure(status, exc)
+        result.duration = time.monotonic() - started
+        return result
+
+    def _run_window(self, result: RunResult, status: RuleStatus, *, explicit: bool, send: bool,
+                    started: float) -> None:
+        """The steps in crash-safe order: alerts reach the outbox before the silences that
+        follow from them and before the window end moves; sending comes last."""
+        rule, window, now = self.rule, result.window, self.clock()
+        assert window is not None
+        results, events = self._fetch(window, result, status)
         result.new_hits = len(events)
         result.matches = self.ruletype.evaluate(window, results)
-        selected = alerting.select(rule, result.matches, self.state)
+        selected, silences = alerting.select(rule, result.matches, self.state)
         describe = self.ruletype.describe
-        for match in selected:
-            text = render.render(rule, [match], describe(match))
-            alert = Alert(match.identity(rule.name), rule, (match,), text.subject, text.body)
-            result.alerts.append(alert)
-            if send:
-                result.delivered[alert.id] = delivery.deliver(
-                    alert, self.alerters, self.state, policy=self.policy, now=self.clock())
+        closed: list[str] = []
+        if aggregation.enabled(rule):
+            aggregation.collect(rule, selected, self.state, now)
+            horizon = now if send else dt.datetime.max.replace(tzinfo=dt.timezone.utc)
+            for bucket in self.state.due_aggregations(rule.name, horizon):
+                subject, body, matches = aggregation.digest(rule, bucket, describe)
+                alert_id = Match(bucket.created, {}, key=(bucket.key,)).identity(rule.name + "/aggregation")
+                result.alerts.append(Alert(alert_id, rule, tuple(matches), subject, body))
+                closed.append(bucket.key)
+        else:
+            for match in selected:
+                text = render.render(rule, [match], describe(match))
+                result.alerts.append(Alert(match.identity(rule.name), rule, (match,), text.subject, text.body))
+        if send:
+            for alert in result.alerts:
+                delivery.enqueue(alert, self.alerters, self.state, now=now)
+        failpoints.hit("after_enqueue")
+        for silence in silences:
+            self.state.put_silence(silence)
+        for key in closed:
+            self.state.delete_aggregation(rule.name, key)
         # Remember what this window evaluated so the next window's overlap skips it.
-        horizon = (window.end - rule.buffer_time - rule.run_every).timestamp()
-        seen = {k: t for k, t in status.seen.items() if t >= horizon}
-        seen.update({f"{e.index}/{e.id}": e.timestamp.timestamp() for e in events})
-        result.duration = time.monotonic() - started
+        horizon_ts = (window.end - rule.buffer_time - rule.run_every).timestamp()
+        status.seen = {k: t for k, t in status.seen.items() if t >= horizon_ts}
+        status.seen.update({f"{e.index}/{e.id}": e.timestamp.timestamp() for e in events})
         if not explicit or send:
             status.last_end = max(window.end, status.last_end) if status.last_end else window.end
-        status.seen = seen
-        status.last_run = self.clock()
+        status.last_run = now
         status.hits, status.matches, status.alerts = result.hits, len(result.matches), len(result.alerts)
-        status.duration, status.error = result.duration, None
+        status.duration, status.error = time.monotonic() - started, None
         self.state.save_status(status)
-        return result
+        failpoints.hit("before_send")
+        if send:
+            for alert in result.alerts:
+                result.delivered[alert.id] = delivery.deliver(
+                    alert, self.alerters, self.state, policy=self.policy, now=now)
+
+    def _record_failure(self, status: RuleStatus | None, exc: EngineError) -> None:
+        """Best effort: the state store may be what failed."""
+        try:
+            status = status or RuleStatus(self.rule.name)
+            status.error, status.last_run = str(exc), self.clock()
+            self.state.save_status(status)
+            self.state.record_error(self.rule.name, str(exc))
+        except EngineError:
+            pass
 
     def _fetch(self, window: Window, result: RunResult, status: RuleStatus) -> tuple[list[Any], list[Event]]:
         """Answer the rule type's queries; returns the answers and the new events."""

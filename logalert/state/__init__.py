@@ -1,6 +1,6 @@
 """Run state: rule status, silences and the alert outbox."""
 
-from logalert.state.base import OutboxEntry, RuleStatus, Silence, StateStore
+from logalert.state.base import Aggregation, OutboxEntry, RuleStatus, Silence, StateStore
 from logalert.state.memory import MemoryState
 
-__all__ = ["MemoryState", "OutboxEntry", "RuleStatus", "Silence", "StateStore"]
+__all__ = ["Aggregation", "MemoryState", "OutboxEntry", "RuleStatus", "Silence", "StateStore"]

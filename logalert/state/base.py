@@ -52,6 +52,17 @@ class OutboxEntry:
     sent_at: dt.datetime | None = None
 
 
+@dataclass
+class Aggregation:
+    """Matches collected for one digest alert (per aggregation_key value)."""
+
+    rule: str
+    key: str
+    created: dt.datetime
+    send_at: dt.datetime
+    matches: list[dict] = field(default_factory=list)  # JSON-able match records
+
+
 class StateStore(ABC):
     @abstractmethod
     def load_status(self, rule: str) -> RuleStatus | None: ...
@@ -79,3 +90,24 @@ class StateStore(ABC):
 
     @abstractmethod
     def pending_outbox(self, rule: str | None = None) -> list[OutboxEntry]: ...
+
+    @abstractmethod
+    def outbox(self, rule: str | None = None, size: int = 1000) -> list[OutboxEntry]: ...
+
+    @abstractmethod
+    def all_status(self) -> list[RuleStatus]: ...
+
+    @abstractmethod
+    def get_aggregation(self, rule: str, key: str) -> Aggregation | None: ...
+
+    @abstractmethod
+    def put_aggregation(self, agg: Aggregation) -> None: ...
+
+    @abstractmethod
+    def due_aggregations(self, rule: str, now: dt.datetime) -> list[Aggregation]: ...
+
+    @abstractmethod
+    def delete_aggregation(self, rule: str, key: str) -> None: ...
+
+    def record_error(self, rule: str, message: str) -> None:
+        """Keep a log of run errors where the store can (the writeback index does)."""

@@ -5,7 +5,9 @@ from __future__ import annotations
 import copy
 import threading
 
-from logalert.state.base import OutboxEntry, RuleStatus, Silence, StateStore
+import datetime as dt
+
+from logalert.state.base import Aggregation, OutboxEntry, RuleStatus, Silence, StateStore
 
 
 class MemoryState(StateStore):
@@ -14,6 +16,8 @@ class MemoryState(StateStore):
         self._status: dict[str, RuleStatus] = {}
         self._silences: dict[tuple[str, str], Silence] = {}
         self._outbox: dict[str, OutboxEntry] = {}
+        self._aggregations: dict[tuple[str, str], Aggregation] = {}
+        self.errors: list[tuple[str, str]] = []
 
     def load_status(self, rule: str) -> RuleStatus | None:
         with self._lock:
@@ -56,3 +60,32 @@ class MemoryState(StateStore):
         with self._lock:
             return [copy.copy(e) for e in self._outbox.values()
                     if e.status == "pending" and (rule is None or e.rule == rule)]
+
+    def outbox(self, rule: str | None = None, size: int = 1000) -> list[OutboxEntry]:
+        with self._lock:
+            return [copy.copy(e) for e in self._outbox.values() if rule is None or e.rule == rule][:size]
+
+    def all_status(self) -> list[RuleStatus]:
+        with self._lock:
+            return [copy.deepcopy(s) for s in self._status.values()]
+
+    def get_aggregation(self, rule: str, key: str) -> Aggregation | None:
+        with self._lock:
+            agg = self._aggregations.get((rule, key))
+            return copy.deepcopy(agg) if agg else None
+
+    def put_aggregation(self, agg: Aggregation) -> None:
+        with self._lock:
+            self._aggregations[(agg.rule, agg.key)] = copy.deepcopy(agg)
+
+    def due_aggregations(self, rule: str, now: dt.datetime) -> list[Aggregation]:
+        with self._lock:
+            return [copy.deepcopy(a) for (r, _), a in self._aggregations.items() if r == rule and a.send_at <= now]
+
+    def delete_aggregation(self, rule: str, key: str) -> None:
+        with self._lock:
+            self._aggregations.pop((rule, key), None)
+
+    def record_error(self, rule: str, message: str) -> None:
+        with self._lock:
+            self.errors.append((rule, message))

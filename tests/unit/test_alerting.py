@@ -6,10 +6,19 @@ import datetime as dt
 
 import pytest
 
-from logalert.alerting import key_text, select
+from logalert.alerting import key_text
+from logalert.alerting import select as _select_only
 from logalert.ruletypes.base import Match
 from logalert.state import MemoryState, Silence
 from .conftest import at
+
+
+def select(rule, matches, state):
+    """select() plus recording its silences, as the runner does after the outbox write."""
+    out, silences = _select_only(rule, matches, state)
+    for silence in silences:
+        state.put_silence(silence)
+    return out
 
 BASE = "name: r\ntype: any\nindex: logs-*\nalert: stdout\n"
 T0 = at(2024, 5, 1, 10, 0)

@@ -12,6 +12,7 @@
 #   LOGALERT_ENGINE_HOME       state dir: pid file, data, logs (default tools/search-engine/.run-$PORT)
 #   LOGALERT_ENGINE_TIMEOUT    seconds to wait for the cluster to be ready (default 120)
 #   LOGALERT_ENGINE_JAVA_OPTS  extra JVM options (default heap: -Xms512m -Xmx1g)
+#   LOGALERT_ENGINE_KEEP_DATA  1: up and down keep the data folder (outage tests restart with data)
 #   JAVA_HOME                  Java 17+ to use (default: java on PATH)
 set -euo pipefail
 
@@ -209,7 +210,7 @@ cmd_up() {
         build
     fi
 
-    rm -rf "$RUN_HOME/data"
+    [[ "${LOGALERT_ENGINE_KEEP_DATA:-0}" == 1 ]] || rm -rf "$RUN_HOME/data"
     mkdir -p "$RUN_HOME/logs"
     : >"$CONSOLE_LOG"
     : >"$ENGINE_LOG"
@@ -248,7 +249,7 @@ cmd_down() {
         say "not running (port $PORT, home $RUN_HOME); nothing to stop"
     fi
     rm -f "$PID_FILE"
-    rm -rf "$RUN_HOME/data"
+    [[ "${LOGALERT_ENGINE_KEEP_DATA:-0}" == 1 ]] || rm -rf "$RUN_HOME/data"
 }
 
 cmd_status() {
