@@ -14,6 +14,9 @@ from logalert.ruletypes.base import Match
 from logalert.state.base import Silence, StateStore
 
 
+ALL_KEYS = "*"
+
+
 def key_text(match: Match) -> str:
     return ",".join("" if v is None else str(v) for v in match.key)
 
@@ -26,7 +29,11 @@ def select(rule: Rule, matches: Sequence[Match], state: StateStore) -> tuple[lis
     exponential = rule.span("exponential_realert")
     out: list[Match] = []
     updated: dict[str, Silence] = {}
+    # `logalert silence RULE` without --query-key silences every value (stored under "*").
+    whole_rule = state.get_silence(rule.name, ALL_KEYS) if matches else None
     for match in matches:
+        if whole_rule is not None and match.timestamp < whole_rule.until:
+            continue
         key = key_text(match)
         silence = updated.get(key) or state.get_silence(rule.name, key)
         if silence is not None and match.timestamp < silence.until:

@@ -17,7 +17,7 @@ import threading
 from typing import Any, Sequence
 
 from logalert import __version__, query, render, secrets
-from logalert.backend import Pool, connect, describe_target
+from logalert.backend import CONNECTION_OPTIONS, Pool, connect, describe_target
 from logalert.config import Config, load_config
 from logalert.errors import ConfigError, EngineError
 from logalert.rules import load_folder, load_rule
@@ -55,6 +55,14 @@ def _time(value: str | None, name: str) -> dt.datetime | None:
         return parse_cli_time(value)
     except ValueError:
         raise SystemExit(f"--{name}: not a time: {value!r} (use ISO 8601 such as 2026-01-31T12:00:00Z, or now-2h)")
+
+
+def _writeback(config: Config, pool: Pool) -> Any:
+    """The daemon's state: the writeback index on the config's engine."""
+    from logalert.state.engine import EngineState
+
+    key = ("writeback",) + tuple(config.get(k) for k in CONNECTION_OPTIONS)
+    return EngineState(lambda: pool.get(key, config.options), config["writeback_index"])
 
 
 # --- validate ----------------------------------------------------------------------------
@@ -154,10 +162,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     config = _config(args.config)
     paths = args.rule or [config.rules_folder]
-    state = MemoryState()
+    pool = Pool()
+    state = _writeback(config, pool)
     if args.once:
-        return _run_once(config, paths, state, _time(args.start, "start"), _time(args.end, "end"))
-    daemon = Daemon(config, paths, state)
+        return _run_once(config, paths, state, pool, _time(args.start, "start"), _time(args.end, "end"))
+    daemon = Daemon(config, paths, state, pool)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: Any) -> None:
@@ -180,12 +189,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _run_once(config: Config, paths: list[str], state: MemoryState,
+def _run_once(config: Config, paths: list[str], state: Any, pool: Pool,
               start: dt.datetime | None, end: dt.datetime | None) -> int:
     result = load_folder(paths, config)
     for problem in result.problems:
         (log.error if problem.fatal else log.warning)("%s", problem)
-    pool = Pool()
     code = EXIT_INVALID if result.errors else EXIT_OK
     for rule in result.rules:
         window = None
@@ -205,6 +213,95 @@ def _run_once(config: Config, paths: list[str], state: MemoryState,
                      len(outcome.matches), len(outcome.alerts))
     pool.close()
     return code
+
+
+# --- init / status / silence -------------------------------------------------------------
+def _state_or_exit(args: argparse.Namespace) -> tuple[Config, Any]:
+    config = _config(args.config)
+    return config, _writeback(config, Pool())
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    config, state = _state_or_exit(args)
+    try:
+        created = state.ensure_index(state._factory())
+    except EngineError as exc:
+        err(f"error: {exc}")
+        return EXIT_ENGINE
+    out(f"writeback index {config['writeback_index']!r} {'created' if created else 'already exists with the right mappings'}")
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    config, state = _state_or_exit(args)
+    try:
+        statuses = sorted(state.all_status(), key=lambda s: s.rule)
+        silences = state.list_silences()
+        pending = state.pending_outbox()
+        failed = [e for e in state.outbox() if e.status == "failed"]
+    except EngineError as exc:
+        err(f"error: {exc}")
+        return EXIT_ENGINE
+    if args.format == "json":
+        out(json.dumps({
+            "rules": [{"rule": s.rule, "last_run": iso(s.last_run) if s.last_run else None,
+                       "window_end": iso(s.last_end) if s.last_end else None, "hits": s.hits,
+                       "matches": s.matches, "alerts": s.alerts, "duration": round(s.duration, 3),
+                       "error": s.error} for s in statuses],
+            "silences": [{"rule": x.rule, "key": x.key, "until": iso(x.until), "reason": x.reason} for x in silences],
+            "pending_alerts": len(pending), "failed_alerts": len(failed)}, indent=2))
+        return EXIT_OK
+    out(f"{'RULE':32} {'LAST RUN':24} {'WINDOW END':24} {'HITS':>6} {'MATCHES':>7} {'ALERTS':>6}  ERROR")
+    for s in statuses:
+        out(f"{s.rule[:32]:32} {iso(s.last_run) if s.last_run else '-':24} {iso(s.last_end) if s.last_end else '-':24} "
+            f"{s.hits:>6} {s.matches:>7} {s.alerts:>6}  {(s.error or '')[:80]}")
+    current = [x for x in silences if x.until > now()]
+    out(f"\nsilences: {len(current)} active")
+    for x in current:
+        out(f"  {x.rule} [{x.key or '*'}] until {iso(x.until)} ({x.reason})")
+    out(f"alerts: {len(pending)} pending, {len(failed)} failed")
+    for e in failed[-10:]:
+        out(f"  FAILED {e.rule} via {e.alerter}: {e.subject} ({e.last_error})")
+    return EXIT_OK
+
+
+def cmd_silence(args: argparse.Namespace) -> int:
+    from logalert.alerting import ALL_KEYS
+    from logalert.state.base import Silence
+
+    config, state = _state_or_exit(args)
+    try:
+        if args.list:
+            active = [x for x in state.list_silences() if x.until > now()]
+            for x in sorted(active, key=lambda x: (x.rule, x.key)):
+                out(f"{x.rule} [{x.key or '*'}] until {iso(x.until)} ({x.reason})")
+            if not active:
+                out("no active silences")
+            return EXIT_OK
+        if not args.rule:
+            err("silence: give a RULE name (or --list)")
+            return EXIT_INVALID
+        if args.remove:
+            removed = state.remove_silence(args.rule, args.query_key)
+            out(f"removed {removed} silence(s) of {args.rule!r}")
+            return EXIT_OK
+        span = _duration(args.duration)
+        until = now() + span
+        state.put_silence(Silence(args.rule, args.query_key or ALL_KEYS, until, 0, "manual"))
+    except EngineError as exc:
+        err(f"error: {exc}")
+        return EXIT_ENGINE
+    out(f"silenced {args.rule!r}{f' [{args.query_key}]' if args.query_key else ''} until {iso(until)}")
+    return EXIT_OK
+
+
+def _duration(text: str) -> dt.timedelta:
+    from logalert.config import _SHORT_SPAN, _SHORT_UNITS
+
+    match = _SHORT_SPAN.match(text.strip())
+    if not match:
+        raise SystemExit(f"--duration: not a duration: {text!r} (use 30m, 2h, 1d, 1w)")
+    return dt.timedelta(**{_SHORT_UNITS[match.group(2)]: float(match.group(1))})
 
 
 # --- entry point ---------------------------------------------------------------------------
@@ -241,6 +338,24 @@ def parser() -> argparse.ArgumentParser:
     val.add_argument("--config")
     val.add_argument("--verbose", "-v", action="store_true")
     val.set_defaults(func=cmd_validate)
+
+    init = sub.add_parser("init", help="create the writeback index with its mappings")
+    init.add_argument("--config")
+    init.set_defaults(func=cmd_init)
+
+    st = sub.add_parser("status", help="each rule's last run, window end, counts, errors; silences")
+    st.add_argument("--config")
+    st.add_argument("--format", choices=["text", "json"], default="text")
+    st.set_defaults(func=cmd_status)
+
+    si = sub.add_parser("silence", help="silence a rule (or one query_key value) for a while")
+    si.add_argument("rule", nargs="?", help="rule name")
+    si.add_argument("--duration", default="1h", help="e.g. 30m, 2h, 1d (default 1h)")
+    si.add_argument("--query-key", help="only this query_key value (compound keys: comma-joined)")
+    si.add_argument("--list", action="store_true", help="list active silences")
+    si.add_argument("--remove", action="store_true", help="remove the rule's silences (or one --query-key)")
+    si.add_argument("--config")
+    si.set_defaults(func=cmd_silence)
     return p
 
 

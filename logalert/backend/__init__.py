@@ -15,7 +15,11 @@ import requests
 from logalert.backend.base import Backend, Hit, engine_reason
 from logalert.errors import EngineError
 
-__all__ = ["Backend", "EngineError", "Hit", "Pool", "connect", "describe_target"]
+__all__ = ["CONNECTION_OPTIONS", "Backend", "EngineError", "Hit", "Pool", "connect", "describe_target"]
+
+# The options that identify an engine connection (rules sharing them share a client).
+CONNECTION_OPTIONS = ("es_host", "es_port", "use_ssl", "verify_certs", "ca_certs", "client_cert",
+                      "client_key", "es_username", "es_password", "es_api_key", "es_url_prefix")
 
 
 def describe_target(options: Mapping[str, Any]) -> str:

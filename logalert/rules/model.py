@@ -85,8 +85,6 @@ class Rule:
     @property
     def connection(self) -> tuple[Any, ...]:
         """Identity of the engine this rule talks to; rules sharing it share a client."""
-        return tuple(
-            self.options.get(k)
-            for k in ("es_host", "es_port", "use_ssl", "verify_certs", "ca_certs", "client_cert",
-                      "client_key", "es_username", "es_password", "es_api_key", "es_url_prefix")
-        )
+        from logalert.backend import CONNECTION_OPTIONS
+
+        return tuple(self.options.get(k) for k in CONNECTION_OPTIONS)

@@ -4,45 +4,14 @@ SMTP server, one ERROR log in, exactly one alert out through each."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.integration.helpers import write_config, write_yaml
+from tests.integration.helpers import start_daemon, stop_daemon, wait_log, write_config, write_yaml
 from tests.support.efk import bulk_load, efk_doc
 from tests.support.receivers import SmtpServer, WebhookReceiver
-
-
-def start_daemon(folder: Path, *extra: str) -> subprocess.Popen:
-    log = open(folder / "daemon.log", "w")
-    return subprocess.Popen([sys.executable, "-m", "logalert", "run", "--config", str(folder / "config.yaml"), *extra],
-                            cwd=folder, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            env=dict(os.environ, PYTHONUNBUFFERED="1"))
-
-
-def stop_daemon(proc: subprocess.Popen, timeout: float = 40) -> int:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-    try:
-        return proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        return -9
-
-
-def wait_log(folder: Path, text: str, timeout: float = 60) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        content = (folder / "daemon.log").read_text()
-        if text in content:
-            return content
-        time.sleep(0.3)
-    pytest.fail(f"{text!r} not in daemon log:\n{(folder / 'daemon.log').read_text()[-3000:]}")
 
 
 @pytest.fixture
