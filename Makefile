@@ -41,7 +41,7 @@ validate: install
 # daemon with ./config.yaml and ./rules printing alerts on stdout. Ctrl-C stops all of it.
 demo: install
 	@LOGALERT_ENGINE_PORT=$(PORT) bash $(ENGINE_SH) up
-	@set -m; trap 'kill $$loader 2>/dev/null; LOGALERT_ENGINE_PORT=$(PORT) bash $(ENGINE_SH) down' EXIT INT TERM; \
+	@set -m; trap 'kill $$loader 2>/dev/null; LOGALERT_ENGINE_PORT=$(PORT) bash $(ENGINE_SH) down' EXIT; trap 'exit 130' INT TERM; \
 	  $(PY) tools/demo/load_logs.py --url http://127.0.0.1:$(PORT) --follow & loader=$$!; \
 	  sleep 2; LOGALERT_ES_PORT=$(PORT) $(VENV)/bin/logalert run --config config.yaml
 
