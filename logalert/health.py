@@ -11,7 +11,8 @@ from typing import Any
 from logalert.timeutil import iso
 
 
-def serve(port: int, daemon: Any) -> ThreadingHTTPServer:
+def serve(port: int, daemon: Any, host: str = "0.0.0.0") -> ThreadingHTTPServer:
+    """All interfaces by default: the container's HEALTHCHECK and a kubelet probe reach it."""
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server naming
             if self.path not in ("/healthz", "/health", "/"):
@@ -20,7 +21,11 @@ def serve(port: int, daemon: Any) -> ThreadingHTTPServer:
             running = daemon.scheduler.running
             rules = {}
             for name in list(daemon.runners):
-                status = daemon.state.load_status(name)
+                try:
+                    status = daemon.state.load_status(name)
+                except Exception as exc:  # noqa: BLE001 - the state engine may be down; we are alive
+                    rules[name] = {"error": f"state unavailable: {exc}"}
+                    continue
                 rules[name] = {
                     "last_run": iso(status.last_run) if status and status.last_run else None,
                     "last_end": iso(status.last_end) if status and status.last_end else None,
@@ -36,6 +41,6 @@ def serve(port: int, daemon: Any) -> ThreadingHTTPServer:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("0.0.0.0", port), Handler)
+    server = ThreadingHTTPServer((host, port), Handler)
     threading.Thread(target=server.serve_forever, daemon=True, name="health").start()
     return server

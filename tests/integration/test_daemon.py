@@ -4,14 +4,16 @@ SMTP server, one ERROR log in, exactly one alert out through each."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from tests.integration.helpers import start_daemon, stop_daemon, wait_log, write_config, write_yaml
 from tests.support.efk import bulk_load, efk_doc
-from tests.support.receivers import SmtpServer, WebhookReceiver
+from tests.support.receivers import SmtpServer, WebhookReceiver, free_port
 
 
 @pytest.fixture
@@ -85,7 +87,8 @@ def test_error_log_alerts_once_via_slack_and_email_while_a_bad_rule_fails(engine
 
 
 def test_engine_down_at_startup_daemon_keeps_retrying(tmp_path):
-    write_config(tmp_path, "http://127.0.0.1:1")
+    port = free_port()
+    write_config(tmp_path, "http://127.0.0.1:1", health_port=port)
     write_yaml(tmp_path / "rules" / "r.yaml", {"name": "r", "index": "logstash-*", "type": "any",
                                               "alert": ["stdout"], "es_password": "pw-should-not-appear",
                                               "es_username": "elastic"})
@@ -96,6 +99,10 @@ def test_engine_down_at_startup_daemon_keeps_retrying(tmp_path):
         assert proc.poll() is None
         log = (tmp_path / "daemon.log").read_text()
         assert log.count("cannot reach the search engine") >= 2
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+            health = json.load(response)
+        assert response.status == 200 and health["status"] == "ok"
+        assert "cannot reach the search engine" in health["rules"]["r"]["error"]
     finally:
         code = stop_daemon(proc)
     assert code == 0
