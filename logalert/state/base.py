@@ -6,6 +6,7 @@ Two implementations: in memory (test-rule, unit tests) and the writeback index
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -111,3 +112,10 @@ class StateStore(ABC):
 
     def record_error(self, rule: str, message: str) -> None:
         """Keep a log of run errors where the store can (the writeback index does)."""
+
+    def preload_status(self, rules: list[str]) -> None:
+        """Fetch many rules' statuses at once where that saves requests."""
+
+    def deferred_status(self) -> contextlib.AbstractContextManager[None]:
+        """Collect status writes within the block and write them together."""
+        return contextlib.nullcontext()

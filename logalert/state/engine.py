@@ -10,11 +10,15 @@ acting, so a not-yet-refreshed index never causes a second send.
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import datetime as dt
 import hashlib
+import json
 import logging
 import threading
-from typing import Any, Callable, Mapping
+import time
+from typing import Any, Callable, Iterator, Mapping
 
 from logalert.backend.base import Backend
 from logalert.errors import EngineError
@@ -85,11 +89,24 @@ class CorruptRecord(ValueError):
 
 
 class EngineState(StateStore):
+    # A manual `logalert silence` from another process is seen within this many seconds.
+    SILENCE_REFRESH_SECONDS = 30.0
+
     def __init__(self, backend_factory: Callable[[], Backend], index: str):
         self._factory = backend_factory
         self.index = index
         self._ready = False
         self._lock = threading.Lock()
+        # This process is the only writer of its rules' records (one daemon per writeback
+        # index), so records read once are kept in memory: a tick of 500 rules then costs
+        # a handful of requests, not several per rule.
+        self._status: dict[str, RuleStatus] = {}
+        self._silences: dict[tuple[str, str], Silence] | None = None
+        self._silences_loaded = 0.0
+        self._pending: dict[str, OutboxEntry] | None = None
+        self._known: dict[str, OutboxEntry] = {}
+        self._aggregations: dict[tuple[str, str], Aggregation] | None = None
+        self._deferred: list[RuleStatus] | None = None
 
     # --- setup ---------------------------------------------------------------------
     def backend(self) -> Backend:
@@ -153,29 +170,76 @@ class EngineState(StateStore):
             return None
 
     # --- status --------------------------------------------------------------------
-    def load_status(self, rule: str) -> RuleStatus | None:
-        doc = self._get(doc_id("status", rule))
-        if doc is None:
-            return None
-        return self._decode("status", doc, lambda d: RuleStatus(
+    def _decode_status(self, d: dict[str, Any]) -> RuleStatus:
+        return RuleStatus(
             rule=str(d["rule"]), last_end=_date(d.get("last_end")), last_run=_date(d.get("last_run")),
             hits=int(d.get("hits") or 0), matches=int(d.get("matches") or 0), alerts=int(d.get("alerts") or 0),
             duration=float(d.get("duration") or 0.0), error=d.get("error"),
-            seen={str(k): float(v) for k, v in (d.get("seen") or {}).items()}))
+            seen={str(k): float(v) for k, v in (d.get("seen") or {}).items()})
+
+    def preload_status(self, rules: list[str]) -> None:
+        """One multi-get for the statuses of many rules (a tick's first run)."""
+        missing = [r for r in rules if r not in self._status]
+        if not missing:
+            return
+        ids = [doc_id("status", r) for r in missing]
+        response = self.backend()._call("POST", f"/{self.index}/_mget", body={"ids": ids})
+        for doc in response.get("docs", []):
+            if doc.get("found"):
+                status = self._decode("status", doc["_source"], self._decode_status)
+                if status is not None:
+                    self._status[status.rule] = status
+
+    def load_status(self, rule: str) -> RuleStatus | None:
+        if rule not in self._status:
+            doc = self._get(doc_id("status", rule))
+            status = self._decode("status", doc, self._decode_status) if doc else None
+            if status is None:
+                return None
+            self._status[rule] = status
+        return copy.deepcopy(self._status[rule])
+
+    def _status_doc(self, status: RuleStatus) -> dict[str, Any]:
+        return {"kind": "status", "rule": status.rule, "last_end": _opt_iso(status.last_end),
+                "last_run": _opt_iso(status.last_run), "hits": status.hits, "matches": status.matches,
+                "alerts": status.alerts, "duration": status.duration, "error": status.error, "seen": status.seen,
+                "written": iso(dt.datetime.now(dt.timezone.utc))}
 
     def save_status(self, status: RuleStatus) -> None:
-        self._put(doc_id("status", status.rule), {
-            "kind": "status", "rule": status.rule, "last_end": _opt_iso(status.last_end),
-            "last_run": _opt_iso(status.last_run), "hits": status.hits, "matches": status.matches,
-            "alerts": status.alerts, "duration": status.duration, "error": status.error, "seen": status.seen})
+        with self._lock:
+            if self._deferred is not None:
+                self._deferred.append(copy.deepcopy(status))
+                self._status[status.rule] = copy.deepcopy(status)
+                return
+        self._put(doc_id("status", status.rule), self._status_doc(status))
+        self._status[status.rule] = copy.deepcopy(status)
+
+    @contextlib.contextmanager
+    def deferred_status(self) -> Iterator[None]:
+        """Within the block, status writes are collected and sent as one _bulk at the end
+        (a tick of many rules). Safe: a lost status only makes the next run re-evaluate a
+        window, and the outbox keeps that from repeating alerts."""
+        with self._lock:
+            self._deferred = []
+        try:
+            yield
+        finally:
+            with self._lock:
+                pending, self._deferred = self._deferred or [], None
+            if pending:
+                lines = []
+                for status in pending:
+                    lines.append(json.dumps({"index": {"_index": self.index, "_id": doc_id("status", status.rule)}}))
+                    lines.append(json.dumps(self._status_doc(status), default=str))
+                response = self.backend()._call("POST", "/_bulk", body="\n".join(lines) + "\n", ndjson=True)
+                if response.get("errors"):
+                    failed = [i for i in response.get("items", []) if i.get("index", {}).get("error")]
+                    raise EngineError(f"writing {len(failed)} rule status(es) to {self.index} failed",
+                                      reason=str(failed[0]["index"]["error"])[:300])
 
     def all_status(self) -> list[RuleStatus]:
-        out = []
-        for doc in self._search({"term": {"kind": "status"}}):
-            status = self._decode("status", doc, lambda d: self.load_status(str(d["rule"])))
-            if status:
-                out.append(status)
-        return out
+        docs = self._search({"term": {"kind": "status"}})
+        return [s for s in (self._decode("status", d, self._decode_status) for d in docs) if s]
 
     # --- silences ------------------------------------------------------------------
     def _silence(self, doc: dict[str, Any]) -> Silence:
@@ -185,19 +249,38 @@ class EngineState(StateStore):
         return Silence(str(doc["rule"]), str(doc.get("key") or ""), until, int(doc.get("exponent") or 0),
                        str(doc.get("reason") or "realert"))
 
+    def _silence_cache(self) -> dict[tuple[str, str], Silence]:
+        now = time.monotonic()
+        if self._silences is None or now - self._silences_loaded > self.SILENCE_REFRESH_SECONDS:
+            docs = self._search({"term": {"kind": "silence"}})
+            fresh = {(s.rule, s.key): s for s in (self._decode("silence", d, self._silence) for d in docs) if s}
+            with self._lock:
+                if self._silences is not None:
+                    # Keep our own newer writes that the search may not show yet.
+                    for k, mine in self._silences.items():
+                        if k not in fresh or fresh[k].until < mine.until:
+                            fresh[k] = mine
+                self._silences, self._silences_loaded = fresh, now
+        return self._silences
+
     def get_silence(self, rule: str, key: str) -> Silence | None:
-        doc = self._get(doc_id("silence", rule, key))
-        return self._decode("silence", doc, self._silence) if doc else None
+        return self._silence_cache().get((rule, key))
 
     def put_silence(self, silence: Silence) -> None:
         self._put(doc_id("silence", silence.rule, silence.key), {
             "kind": "silence", "rule": silence.rule, "key": silence.key, "until": iso(silence.until),
             "exponent": silence.exponent, "reason": silence.reason})
+        with self._lock:
+            if self._silences is not None:
+                self._silences[(silence.rule, silence.key)] = silence
 
     def remove_silence(self, rule: str, key: str | None = None) -> int:
         doomed = [s for s in self.list_silences() if s.rule == rule and (key is None or s.key == key)]
         for s in doomed:
             self.backend()._call("DELETE", f"/{self.index}/_doc/{doc_id('silence', s.rule, s.key)}")
+            with self._lock:
+                if self._silences is not None:
+                    self._silences.pop((s.rule, s.key), None)
         return len(doomed)
 
     def list_silences(self) -> list[Silence]:
@@ -216,8 +299,16 @@ class EngineState(StateStore):
                            sent_at=_date(doc.get("sent_at")))
 
     def get_outbox(self, entry_id: str) -> OutboxEntry | None:
-        doc = self._get(doc_id("alert", entry_id))
-        return self._decode("alert", doc, self._entry) if doc else None
+        with self._lock:
+            known = self._known.get(entry_id)
+        if known is not None:
+            return copy.copy(known)
+        doc = self._get(doc_id("alert", entry_id))  # real-time: an earlier process may have sent it
+        entry = self._decode("alert", doc, self._entry) if doc else None
+        if entry is not None:
+            with self._lock:
+                self._known[entry_id] = copy.copy(entry)
+        return entry
 
     def put_outbox(self, entry: OutboxEntry) -> None:
         self._put(doc_id("alert", entry.id), {
@@ -225,20 +316,34 @@ class EngineState(StateStore):
             "alerter": entry.alerter, "subject": entry.subject, "body": entry.body, "created": iso(entry.created),
             "status": entry.status, "attempts": entry.attempts, "last_error": entry.last_error,
             "sent_at": _opt_iso(entry.sent_at)})
+        with self._lock:
+            self._known[entry.id] = copy.copy(entry)
+            if self._pending is not None:
+                if entry.status == "pending":
+                    self._pending[entry.id] = copy.copy(entry)
+                else:
+                    self._pending.pop(entry.id, None)
 
     def pending_outbox(self, rule: str | None = None) -> list[OutboxEntry]:
-        query: dict[str, Any] = {"bool": {"filter": [{"term": {"kind": "alert"}}, {"term": {"status": "pending"}}]}}
-        if rule is not None:
-            query["bool"]["filter"].append({"term": {"rule": rule}})
-        out = []
-        for doc in self._search(query):
-            entry = self._decode("alert", doc, self._entry)
-            if entry is None:
-                continue
-            fresh = self.get_outbox(entry.id)  # real-time view: never resend what was just sent
-            if fresh is not None and fresh.status == "pending":
-                out.append(fresh)
-        return out
+        """Pending alerts: read from the index once (what earlier processes left), then
+        kept up to date in memory by put_outbox."""
+        if self._pending is None:
+            query = {"bool": {"filter": [{"term": {"kind": "alert"}}, {"term": {"status": "pending"}}]}}
+            found: dict[str, OutboxEntry] = {}
+            for doc in self._search(query, size=10000):
+                entry = self._decode("alert", doc, self._entry)
+                if entry is None:
+                    continue
+                fresh = self._get(doc_id("alert", entry.id))  # real-time: the search may lag
+                entry = self._decode("alert", fresh, self._entry) if fresh else None
+                if entry is not None and entry.status == "pending":
+                    found[entry.id] = entry
+            with self._lock:
+                if self._pending is None:
+                    self._pending = found
+                    self._known.update({k: copy.copy(v) for k, v in found.items()})
+        with self._lock:
+            return [copy.copy(e) for e in self._pending.values() if rule is None or e.rule == rule]
 
     def outbox(self, rule: str | None = None, size: int = 1000) -> list[OutboxEntry]:
         query: dict[str, Any] = {"bool": {"filter": [{"term": {"kind": "alert"}}]}}
@@ -254,24 +359,31 @@ class EngineState(StateStore):
         return Aggregation(rule=str(doc["rule"]), key=str(doc.get("key") or ""), created=created,
                            send_at=send_at, matches=list(doc["items"].get("matches") or []))
 
+    def _aggregation_cache(self) -> dict[tuple[str, str], Aggregation]:
+        if self._aggregations is None:
+            docs = self._search({"term": {"kind": "aggregation"}}, size=10000)
+            found = {(a.rule, a.key): a for a in (self._decode("aggregation", d, self._aggregation) for d in docs) if a}
+            with self._lock:
+                if self._aggregations is None:
+                    self._aggregations = found
+        return self._aggregations
+
     def get_aggregation(self, rule: str, key: str) -> Aggregation | None:
-        doc = self._get(doc_id("aggregation", rule, key))
-        return self._decode("aggregation", doc, self._aggregation) if doc else None
+        agg = self._aggregation_cache().get((rule, key))
+        return copy.deepcopy(agg) if agg else None
 
     def put_aggregation(self, agg: Aggregation) -> None:
         self._put(doc_id("aggregation", agg.rule, agg.key), {
             "kind": "aggregation", "rule": agg.rule, "key": agg.key, "created": iso(agg.created),
             "send_at": iso(agg.send_at), "items": {"matches": agg.matches}})
+        cache = self._aggregation_cache()
+        with self._lock:
+            cache[(agg.rule, agg.key)] = copy.deepcopy(agg)
 
     def due_aggregations(self, rule: str, now: dt.datetime) -> list[Aggregation]:
-        docs = self._search({"bool": {"filter": [{"term": {"kind": "aggregation"}}, {"term": {"rule": rule}}]}})
-        found = [a for a in (self._decode("aggregation", d, self._aggregation) for d in docs) if a]
-        due = []
-        for agg in found:
-            fresh = self.get_aggregation(agg.rule, agg.key)
-            if fresh is not None and fresh.send_at <= now:
-                due.append(fresh)
-        return due
+        cache = self._aggregation_cache()
+        with self._lock:
+            return [copy.deepcopy(a) for (r, _), a in cache.items() if r == rule and a.send_at <= now]
 
     def delete_aggregation(self, rule: str, key: str) -> None:
         try:
@@ -279,6 +391,9 @@ class EngineState(StateStore):
         except EngineError as exc:
             if "404" not in str(exc) and "not_found" not in str(exc):
                 raise
+        cache = self._aggregation_cache()
+        with self._lock:
+            cache.pop((rule, key), None)
 
     # --- error log -----------------------------------------------------------------
     def record_error(self, rule: str, message: str) -> None:
