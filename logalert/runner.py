@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from logalert import alerters as alerter_registry
-from logalert import aggregation, alerting, delivery, failpoints, query, render, ruletypes
+from logalert import aggregation, alerting, delivery, failpoints, fetch, query, render, ruletypes
 from logalert.alerters.base import Alert, Alerter
-from logalert.backend import Pool
+from logalert.backend import Backend, Pool
+from logalert.backend.base import Hit, _hit
 from logalert.errors import EngineError
 from logalert.rules.model import Rule
-from logalert.ruletypes.base import Event, Match
+from logalert.ruletypes.base import Event, Match, Query
 from logalert.state.base import RuleStatus, StateStore
 from logalert.timeutil import now as utcnow
 from logalert.timeutil import parse_doc_time
@@ -67,34 +68,116 @@ class RuleRunner:
             old_query_limit=rule.span("old_query_limit", dt.timedelta(weeks=1)),
         )
 
+    # --- one rule alone (test-rule, tests): plan, fetch, finish ------------------------
     def run(self, window: Window | None = None, *, send: bool = True) -> RunResult:
         """One run over ``window`` (default: the next rolling window). Engine errors (the
         search or the state store) are returned in the result, never raised: the caller
         keeps the other rules going and the next run covers the range again."""
-        started = time.monotonic()
-        result = RunResult(self.rule.name, window)
-        status: RuleStatus | None = None
+        plan = self.plan(window, send=send)
+        if plan.result.error is None and plan.requests:
+            plan.answers = fetch.execute([(plan.backend, plan.requests)])[0]
+        return self.finish(plan)
+
+    # --- the steps, so a tick can batch the searches of many rules -------------------
+    def plan(self, window: Window | None = None, *, send: bool = True) -> "Plan":
+        """Decide the window and the searches; no search is sent yet."""
+        plan = Plan(self, RunResult(self.rule.name, window), send=send, explicit=window is not None)
         try:
-            status = self.state.load_status(self.rule.name) or RuleStatus(self.rule.name)
-            if send:
-                self._retry_pending()
-            result.window = window or self.window(status)
-            if result.window is not None:
-                self._run_window(result, status, explicit=window is not None, send=send, started=started)
+            plan.status = self.state.load_status(self.rule.name) or RuleStatus(self.rule.name)
+            plan.result.window = window or self.window(plan.status)
+            if plan.result.window is not None:
+                plan.backend = self.pool.get(self.rule.connection, self.rule.options)
+                plan.queries = self.ruletype.queries(plan.result.window)
+                plan.requests = self._requests(plan.result.window, plan.queries)
         except EngineError as exc:
-            result.error = exc
-            log.error("rule %r: %s", self.rule.name, exc)
-            self._record_failure(status, exc)
-        result.duration = time.monotonic() - started
+            self._fail(plan, exc)
+        return plan
+
+    def finish(self, plan: "Plan") -> RunResult:
+        """Everything after the engine answered: evaluate, alert, record, send."""
+        result = plan.result
+        if result.error is None:
+            try:
+                if plan.send:
+                    self._retry_pending()
+                if result.window is not None:
+                    self._run_window(plan)
+            except EngineError as exc:
+                self._fail(plan, exc)
+        result.duration = time.monotonic() - plan.started
         return result
 
-    def _run_window(self, result: RunResult, status: RuleStatus, *, explicit: bool, send: bool,
-                    started: float) -> None:
+    def _fail(self, plan: "Plan", exc: EngineError) -> None:
+        plan.result.error = exc
+        log.error("rule %r: %s", self.rule.name, exc)
+        try:  # best effort: the state store may be what failed
+            status = plan.status or RuleStatus(self.rule.name)
+            status.error, status.last_run = str(exc), self.clock()
+            self.state.save_status(status)
+            self.state.record_error(self.rule.name, str(exc))
+        except EngineError:
+            pass
+
+    def _requests(self, window: Window, queries: list[Query]) -> list[fetch.Request]:
+        rule = self.rule
+        index = query.indices(rule, window)
+        requests = []
+        if not self._query_checked:
+            # A search whose time range misses a shard's data never parses the query, so a
+            # broken query_string would stay silent until logs arrive: check it once.
+            requests.append(fetch.Request("check", index, {
+                "query": query.query_clause(rule, None), "size": 0, "terminate_after": 1,
+                "track_total_hits": False}))
+        for q in queries:
+            span = Window(q.start or window.start, q.end or window.end)
+            span_index = index if span == window else query.indices(rule, span)
+            if q.kind == "count":
+                body: dict[str, Any] = {"query": query.query_clause(rule, span), "size": 0, "track_total_hits": True}
+            elif q.kind == "aggs":
+                body = {"query": query.query_clause(rule, span), "size": 0, "aggs": dict(q.aggs or {})}
+            else:
+                body = query.hits_body(rule, span, rule.max_query_size)
+            requests.append(fetch.Request(q.kind, span_index, body))
+        return requests
+
+    def _answers(self, plan: "Plan") -> tuple[list[Any], list[Event]]:
+        """The rule type's answers from the engine's; hits beyond one page are paged here."""
+        rule, status = self.rule, plan.status
+        assert status is not None and plan.backend is not None
+        answers: list[Any] = []
+        new_events: list[Event] = []
+        for request, answer in zip(plan.requests, plan.answers):
+            if isinstance(answer, EngineError):
+                if request.kind == "check":
+                    raise EngineError(f"{rule.where('filter')}: filter: the engine rejects this query",
+                                      reason=answer.reason or str(answer))
+                raise answer
+            if request.kind == "check":
+                self._query_checked = True
+            elif request.kind == "count":
+                total = answer["hits"]["total"]
+                answers.append(int(total["value"] if isinstance(total, dict) else total))
+            elif request.kind == "aggs":
+                answers.append(answer.get("aggregations", {}))
+            else:
+                raw = answer["hits"]["hits"]
+                if len(raw) >= rule.max_query_size:
+                    hits = list(plan.backend.search_all(request.index, request.body, rule.max_query_size))
+                else:
+                    hits = [_hit(h) for h in raw]
+                events = [e for e in self._events(hits, plan.result) if f"{e.index}/{e.id}" not in status.seen]
+                new_events.extend(events)
+                answers.append(events)
+        return answers, new_events
+
+    def _run_window(self, plan: "Plan") -> None:
         """The steps in crash-safe order: alerts reach the outbox before the silences that
-        follow from them and before the window end moves; sending comes last."""
-        rule, window, now = self.rule, result.window, self.clock()
-        assert window is not None
-        results, events = self._fetch(window, result, status)
+        follow from them; sending comes last. Every alert id is derived from its match, so
+        re-evaluating a window after a crash finds the outbox records instead of re-sending."""
+        rule, result, status, now = self.rule, plan.result, plan.status, self.clock()
+        window = result.window
+        assert window is not None and status is not None
+        results, events = self._answers(plan)
         result.new_hits = len(events)
         result.matches = self.ruletype.evaluate(window, results)
         selected, silences = alerting.select(rule, result.matches, self.state)
@@ -102,7 +185,7 @@ class RuleRunner:
         closed: list[str] = []
         if aggregation.enabled(rule):
             aggregation.collect(rule, selected, self.state, now)
-            horizon = now if send else dt.datetime.max.replace(tzinfo=dt.timezone.utc)
+            horizon = now if plan.send else dt.datetime.max.replace(tzinfo=dt.timezone.utc)
             for bucket in self.state.due_aggregations(rule.name, horizon):
                 subject, body, matches = aggregation.digest(rule, bucket, describe)
                 alert_id = Match(bucket.created, {}, key=(bucket.key,)).identity(rule.name + "/aggregation")
@@ -112,7 +195,7 @@ class RuleRunner:
             for match in selected:
                 text = render.render(rule, [match], describe(match))
                 result.alerts.append(Alert(match.identity(rule.name), rule, (match,), text.subject, text.body))
-        if send:
+        if plan.send:
             for alert in result.alerts:
                 delivery.enqueue(alert, self.alerters, self.state, now=now)
         failpoints.hit("after_enqueue")
@@ -124,60 +207,22 @@ class RuleRunner:
         horizon_ts = (window.end - rule.buffer_time - rule.run_every).timestamp()
         status.seen = {k: t for k, t in status.seen.items() if t >= horizon_ts}
         status.seen.update({f"{e.index}/{e.id}": e.timestamp.timestamp() for e in events})
-        if not explicit or send:
+        if not plan.explicit or plan.send:
             status.last_end = max(window.end, status.last_end) if status.last_end else window.end
         status.last_run = now
         status.hits, status.matches, status.alerts = result.hits, len(result.matches), len(result.alerts)
-        status.duration, status.error = time.monotonic() - started, None
+        status.duration, status.error = time.monotonic() - plan.started, None
         self.state.save_status(status)
         failpoints.hit("before_send")
-        if send:
+        if plan.send:
             for alert in result.alerts:
                 result.delivered[alert.id] = delivery.deliver(
                     alert, self.alerters, self.state, policy=self.policy, now=now)
 
-    def _record_failure(self, status: RuleStatus | None, exc: EngineError) -> None:
-        """Best effort: the state store may be what failed."""
-        try:
-            status = status or RuleStatus(self.rule.name)
-            status.error, status.last_run = str(exc), self.clock()
-            self.state.save_status(status)
-            self.state.record_error(self.rule.name, str(exc))
-        except EngineError:
-            pass
-
-    def _fetch(self, window: Window, result: RunResult, status: RuleStatus) -> tuple[list[Any], list[Event]]:
-        """Answer the rule type's queries; returns the answers and the new events."""
+    def _events(self, hits: list[Hit], result: RunResult) -> list[Event]:
         rule = self.rule
-        backend = self.pool.get(rule.connection, rule.options)
-        index = query.indices(rule, window)
-        if not self._query_checked:
-            problem = backend.validate_query(index, query.query_clause(rule, None))
-            if problem:
-                raise EngineError(f"{rule.where('filter')}: filter: the engine rejects this query", reason=problem)
-            self._query_checked = True
-        answers: list[Any] = []
-        new_events: list[Event] = []
-        for q in self.ruletype.queries(window):
-            span = Window(q.start or window.start, q.end or window.end)
-            span_index = index if span == window else query.indices(rule, span)
-            if q.kind == "count":
-                answers.append(backend.count(span_index, query.count_body(rule, span)))
-            elif q.kind == "aggs":
-                body = {"query": query.query_clause(rule, span), "size": 0, "aggs": dict(q.aggs or {})}
-                answers.append(backend.search(span_index, body).get("aggregations", {}))
-            else:
-                events = [e for e in self._events(backend, span_index, span, result)
-                          if f"{e.index}/{e.id}" not in status.seen]
-                new_events.extend(events)
-                answers.append(events)
-        return answers, new_events
-
-    def _events(self, backend: Any, index: str, window: Window, result: RunResult) -> list[Event]:
-        rule = self.rule
-        body = query.hits_body(rule, window, rule.max_query_size)
         events = []
-        for hit in backend.search_all(index, body, rule.max_query_size):
+        for hit in hits:
             result.hits += 1
             raw = query.lookup(hit.source, rule.timestamp_field)
             moment = parse_doc_time(raw, rule.timestamp_type, rule.timestamp_format)
@@ -192,3 +237,19 @@ class RuleRunner:
         by_name = {a.name: a for a in self.alerters}
         limit = self.rule.span("alert_time_limit", dt.timedelta(days=2))
         delivery.retry_pending(self.rule.name, by_name, self.state, time_limit=limit, now=self.clock(), rule=self.rule)
+
+
+@dataclass
+class Plan:
+    """One rule's run between deciding what to ask and hearing the answers."""
+
+    runner: RuleRunner
+    result: RunResult
+    send: bool = True
+    explicit: bool = False
+    started: float = field(default_factory=time.monotonic)
+    status: RuleStatus | None = None
+    backend: Backend | None = None
+    queries: list[Query] = field(default_factory=list)
+    requests: list[fetch.Request] = field(default_factory=list)
+    answers: list[fetch.Answer] = field(default_factory=list)

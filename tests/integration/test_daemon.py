@@ -58,7 +58,8 @@ def test_error_log_alerts_once_via_slack_and_email_while_a_bad_rule_fails(engine
     try:
         wait_log(tmp_path, "'Errors in checkout': 0 hits")
         log = wait_log(tmp_path, "rule 'Rejected query': ")
-        assert "rejected.yaml:4: filter: the engine rejects this query: Cannot parse 'message:/unterminated'" in log
+        assert "rejected.yaml:4: filter: the engine rejects this query: Failed to parse query [message:/unterminated]" in log
+        assert "Lexical error" in log
         assert "broken.yaml:4: invalid YAML: did not find expected ',' or ']' (while parsing a flow sequence started on line 3)" in log
         now = dt.datetime.now(dt.timezone.utc)
         bulk_load(engine, None, [efk_doc(now - dt.timedelta(seconds=2), "ERROR", "payment gateway timeout"),
