@@ -1,9 +1,10 @@
-"""The daemon: one APScheduler job per rule, hot reload, graceful shutdown.
+"""The daemon: APScheduler ticks, hot reload, graceful shutdown.
 
-The scheduler knows nothing about rule types or engines; it calls
-``RuleRunner.run`` at each rule's run_every. One rule never runs twice at once
-(max_instances=1), missed runs are coalesced into one, and a bounded pool
-(max_threads) runs the rules.
+Rules with the same run_every share one job (a tick), so their searches travel
+together in _msearch batches (``logalert.tick``). A tick never overlaps itself, so
+one rule never runs twice at once (max_instances=1); missed ticks are coalesced;
+a bounded pool (max_threads) finishes the rules of a tick. The scheduler knows
+nothing about rule types or engines.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import os
 import threading
 from typing import Callable
 
+from concurrent.futures import ThreadPoolExecutor as FuturesPool
+
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
@@ -23,6 +26,7 @@ from logalert.config import Config
 from logalert.rules import Rule, load_folder, rule_files
 from logalert.runner import RuleRunner
 from logalert.state.base import StateStore
+from logalert.tick import run_tick
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +43,9 @@ class Daemon:
         self._fingerprint = ""
         self._extra_files: set[str] = set()
         self._stopping = threading.Event()
+        self.workers = FuturesPool(max_workers=int(config["max_threads"]), thread_name_prefix="rule")
         self.scheduler = BackgroundScheduler(
-            executors={"default": ThreadPoolExecutor(max_workers=int(config["max_threads"]))},
+            executors={"default": ThreadPoolExecutor(max_workers=4)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             timezone="UTC",
         )
@@ -95,30 +100,38 @@ class Daemon:
         except Exception as exc:  # noqa: BLE001 - one rule's setup failure must not stop the rest
             log.error("rule %r (%s): cannot start: %s", rule.name, rule.file, exc)
             return
+        old = self.runners.get(rule.name)
         self.runners[rule.name] = runner
-        trigger = IntervalTrigger(seconds=rule.run_every.total_seconds(), timezone="UTC")
-        self.scheduler.add_job(self._run_job, trigger, args=[rule.name], id=rule.name, name=rule.name,
-                               replace_existing=True, next_run_time=_now())
+        if old is not None and old.rule.run_every != rule.run_every:
+            self._drop_tick_if_unused(old.rule.run_every.total_seconds())
+        seconds = rule.run_every.total_seconds()
+        job_id = f"tick-{seconds:g}s"
+        if self.scheduler.get_job(job_id) is None:
+            self.scheduler.add_job(self._run_tick, IntervalTrigger(seconds=seconds, timezone="UTC"), args=[seconds],
+                                   id=job_id, name=f"rules every {seconds:g}s", next_run_time=_now())
         log.info("rule %r %s: %s every %s", rule.name, "reloaded" if replace else "loaded", rule.type, rule.run_every)
 
     def _unschedule(self, name: str) -> None:
-        self.runners.pop(name, None)
-        if self.scheduler.get_job(name):
-            self.scheduler.remove_job(name)
+        runner = self.runners.pop(name, None)
+        if runner is not None:
+            self._drop_tick_if_unused(runner.rule.run_every.total_seconds())
 
-    def _run_job(self, name: str) -> None:
-        runner = self.runners.get(name)
-        if runner is None or self._stopping.is_set():
+    def _drop_tick_if_unused(self, seconds: float) -> None:
+        if any(r.rule.run_every.total_seconds() == seconds for r in self.runners.values()):
             return
-        try:
-            result = runner.run()
-        except Exception:  # noqa: BLE001 - a bug in one rule must not kill the scheduler thread
-            log.exception("rule %r: run crashed", name)
+        job_id = f"tick-{seconds:g}s"
+        if self.scheduler.get_job(job_id):
+            self.scheduler.remove_job(job_id)
+
+    def _run_tick(self, seconds: float) -> None:
+        if self._stopping.is_set():
             return
-        if result.window is not None and result.error is None:
-            log.info("rule %r: %d hits, %d matches, %d alerts in [%s, %s) (%.2fs)", name, result.hits,
-                     len(result.matches), len(result.alerts), result.window.start.isoformat(timespec="seconds"),
-                     result.window.end.isoformat(timespec="seconds"), result.duration)
+        runners = [r for r in list(self.runners.values()) if r.rule.run_every.total_seconds() == seconds]
+        for result in run_tick(runners, self.state, self.workers):
+            if result.window is not None and result.error is None:
+                log.info("rule %r: %d hits, %d matches, %d alerts in [%s, %s) (%.2fs)", result.rule, result.hits,
+                         len(result.matches), len(result.alerts), result.window.start.isoformat(timespec="seconds"),
+                         result.window.end.isoformat(timespec="seconds"), result.duration)
 
     def _maybe_reload(self) -> None:
         if self.fingerprint() != self._fingerprint:
@@ -146,6 +159,7 @@ class Daemon:
         finished = done.wait(timeout)
         if not finished:
             log.warning("in-flight rule runs did not finish within %.0fs", timeout)
+        self.workers.shutdown(wait=False, cancel_futures=True)
         self.pool.close()
         return finished
 
