@@ -241,6 +241,10 @@ def _semantic_checks(rule: LineMap, path: str) -> list[Problem]:
                 qs = query["query_string"]
                 if not isinstance(qs, dict) or not isinstance(qs.get("query"), str):
                     out.append(Problem(line[0], line[1], f"filter[{i}].query.query_string", "needs a 'query' string"))
+    type_name = rule.get("type")
+    if isinstance(type_name, str) and type_name in ruletypes.RULE_TYPES:  # the type's own contradictions
+        for option, message in ruletypes.get(type_name).check(rule, path):
+            out.append(Problem(*(at(option) if option in rule else at("type")), option, message))
     return out
 
 

@@ -11,6 +11,12 @@ if TYPE_CHECKING:
 
 RULE_TYPES: dict[str, str] = {
     "any": "logalert.ruletypes.any:AnyRule",
+    "blacklist": "logalert.ruletypes.blacklist:BlacklistRule",
+    "whitelist": "logalert.ruletypes.whitelist:WhitelistRule",
+    "change": "logalert.ruletypes.change:ChangeRule",
+    "frequency": "logalert.ruletypes.frequency:FrequencyRule",
+    "flatline": "logalert.ruletypes.flatline:FlatlineRule",
+    "spike": "logalert.ruletypes.spike:SpikeRule",
 }
 
 

@@ -8,6 +8,7 @@ import shutil
 import pytest
 
 from logalert.cli import main
+from logalert.ruletypes import RULE_TYPES
 from .conftest import FIXTURES
 
 BROKEN = FIXTURES / "broken"
@@ -42,7 +43,9 @@ def test_broken_folder_exits_1_with_one_line_per_problem(capsys):
     problems = lines[:-1]
     assert len(problems) == 13
     assert f"{BROKEN / 'slack_no_url.yaml'}:6: slack_webhook_url: required by the 'slack' notifier but not set" in problems
-    assert f"{BROKEN / 'unknown_type.yaml'}:3: type: unknown rule type 'frequenzy' (known: any)" in problems
+    known = ", ".join(sorted(RULE_TYPES))
+    assert (f"{BROKEN / 'unknown_type.yaml'}:3: type: unknown rule type 'frequenzy'; did you mean 'frequency'? "
+            f"(known: {known})") in problems
     assert f"{BROKEN / 'missing_name.yaml'}:1: name: required option is missing" in problems
     assert all(line.startswith(str(BROKEN)) for line in problems)
 

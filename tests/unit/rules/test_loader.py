@@ -32,7 +32,7 @@ def broken_result():
 CASES = [
     ("bad_timespan.yaml", 4, "run_every", "must be a time span such as {minutes: 5}"),
     ("missing_type.yaml", 1, "type", "required option is missing"),
-    ("unknown_type.yaml", 3, "type", "unknown rule type 'frequenzy' (known: any)"),
+    ("unknown_type.yaml", 3, "type", "unknown rule type 'frequenzy'; did you mean 'frequency'?"),
     ("missing_name.yaml", 1, "name", "required option is missing"),
     ("missing_index.yaml", 1, "index", "required option is missing"),
     ("missing_alert.yaml", 1, "alert", "required option is missing"),

@@ -1,0 +1,83 @@
+"""``type: frequency`` — at least ``num_events`` documents within ``timeframe`` (per
+query_key value) is a match. After a match that value starts counting afresh, as in
+ElastAlert, so one burst alerts once.
+
+Without use_count_query/use_terms_query the documents are read and every window that
+ends at a document is tested (the match is that document). With either option the
+engine counts: the windows ending at each checkpoint of the step grid are tested and
+the match carries the count and the newest document of that value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Sequence
+
+from logalert.ruletypes.base import Event, Match, key_of
+from logalert.ruletypes.common import doc_fields, hashable, key_phrase
+from logalert.ruletypes.counting import EPSILON, NEVER, CountingRule, EventSeries
+from logalert.rules.model import Rule
+from logalert.timeutil import iso
+from logalert.window import Window
+
+
+class FrequencyRule(CountingRule):
+    name = "frequency"
+
+    def __init__(self, rule: Rule):
+        super().__init__(rule)
+        self.num_events = int(rule.get("num_events"))
+        self.since: dict[tuple[Any, ...], dt.datetime] = {}  # documents before this were used by a match
+
+    def test(self, window: Window, series: Any, step: dt.timedelta, new: Sequence[Event],
+             replayed: set[tuple[str, str]]) -> list[Match]:
+        if not self.engine:
+            return self._test_documents(window, series, new, replayed)
+        out = []
+        for c in self.checkpoints(window, step):
+            for key in series.keys():
+                count = series.total(key, max(c - self.timeframe, self.since.get(key, NEVER)), c)
+                if count >= self.num_events:
+                    self.since[key] = c
+                    if c >= window.start:
+                        doc = series.latest(key, c)
+                        out.append(self._match(c, key, count, doc_fields(self.rule, doc, c, key, {"count": count})))
+        return out
+
+    def _test_documents(self, window: Window, series: EventSeries, new: Sequence[Event],
+                        replayed: set[tuple[str, str]]) -> list[Match]:
+        """Each new document can complete a window ending at itself or at a later
+        document less than one timeframe after it (one indexed late). Windows ending at
+        a document only read back (before the window, or evaluated before a restart)
+        update the memory without alerting."""
+        out = []
+        for event in sorted(new, key=lambda e: e.timestamp):
+            key = self._key(event)
+            if event.timestamp < self.since.get(key, NEVER):
+                continue
+            for candidate in series.between(key, event.timestamp, event.timestamp + self.timeframe):
+                c = candidate.timestamp
+                count = series.total(key, max(c - self.timeframe, self.since.get(key, NEVER)), c + EPSILON)
+                if count >= self.num_events:
+                    self.since[key] = c + EPSILON
+                    if c >= window.start and (candidate.index, candidate.id) not in replayed:
+                        out.append(self._match(c, key, count, candidate.source, candidate))
+                    break
+        return out
+
+    def _key(self, event: Event) -> tuple[Any, ...]:
+        return hashable(key_of(self.rule, event.source))
+
+    def _match(self, c: dt.datetime, key: tuple[Any, ...], count: float, fields: Any,
+               doc: Event | None = None) -> Match:
+        details = {"count": int(count), "num_events": self.num_events, "timeframe": self.timeframe_text(),
+                   "start": iso(c - self.timeframe), "end": iso(c)}
+        return Match(c, fields, doc.index if doc else None, doc.id if doc else None, key, details)
+
+    def forget_before(self, horizon: dt.datetime) -> None:
+        self.since = {k: v for k, v in self.since.items() if v >= horizon}
+
+    def describe(self, match: Match) -> str:
+        d = match.details
+        return (f"{d['count']} matching events{key_phrase(self.rule, match.key)} within {d['timeframe']} "
+                f"(from {d['start']} to {d['end']}); the rule alerts at {d['num_events']}.")
