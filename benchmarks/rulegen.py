@@ -178,15 +178,22 @@ def type_options(rule_type: str, rnd: random.Random) -> dict[str, Any]:
             opts["use_count_query"] = True
         return opts
     if rule_type == "blacklist":
-        return {"compare_key": "user.keyword", "blacklist": rnd.sample(USERS, 2),
-                "filter": rnd.choice(TRAFFIC_FILTERS)(rnd)}
+        # ElastAlert resolves "user.keyword" to the document's "user" (a multi-field suffix);
+        # some rules are written that way, as ElastAlert users often do.
+        return {"compare_key": rnd.choice(["user", "user", "user.keyword"]),
+                "blacklist": ["mallory", "trent", rnd.choice(["eve", "oscar"])],
+                "filter": rnd.choice([[{"term": {"kubernetes.namespace_name.keyword": "auth"}}],
+                                      [{"term": {"kubernetes.labels.app.keyword": "login"}}]])}
     if rule_type == "whitelist":
-        return {"compare_key": "kubernetes.namespace_name.keyword", "whitelist": rnd.sample(NAMESPACES, 3),
-                "ignore_null": True, "filter": _filter_error_level(rnd)}
+        return {"compare_key": rnd.choice(["user", "user", "user.keyword"]), "whitelist": list(USERS),
+                "ignore_null": True, "filter": [{"term": {"kubernetes.labels.app.keyword": "login"}},
+                                                {"query": {"query_string": {"query": "message:logged"}}}]}
     if rule_type == "change":
+        # ERROR <-> FATAL flips per pod of one app: rare enough to be worth an alert.
         return {"compare_key": "level", "query_key": "kubernetes.pod_name", "ignore_null": True,
                 "timeframe": span(rnd, [{"minutes": 10}, {"minutes": 30}]),
-                "filter": _filter_app(rnd)}
+                "filter": [{"term": {"kubernetes.labels.app.keyword": rnd.choice(APPS)}},
+                           {"query": {"query_string": {"query": "level:ERROR OR level:FATAL"}}}]}
     if rule_type == "new_term":
         return {"fields": [rnd.choice(["user.keyword", "kubernetes.pod_name.keyword", "client_ip.keyword"])],
                 "terms_window_size": {"hours": 6},
