@@ -46,7 +46,7 @@ demo: install
 	  sleep 2; LOGALERT_ES_PORT=$(PORT) $(VENV)/bin/logalert run --config config.yaml
 
 bench: install
-	$(PY) benchmarks/run.py
+	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
