@@ -17,6 +17,11 @@ RULE_TYPES: dict[str, str] = {
     "frequency": "logalert.ruletypes.frequency:FrequencyRule",
     "flatline": "logalert.ruletypes.flatline:FlatlineRule",
     "spike": "logalert.ruletypes.spike:SpikeRule",
+    "new_term": "logalert.ruletypes.new_term:NewTermRule",
+    "cardinality": "logalert.ruletypes.cardinality:CardinalityRule",
+    "metric_aggregation": "logalert.ruletypes.metric_aggregation:MetricAggregationRule",
+    "spike_aggregation": "logalert.ruletypes.spike_aggregation:SpikeAggregationRule",
+    "percentage_match": "logalert.ruletypes.percentage_match:PercentageMatchRule",
 }
 
 

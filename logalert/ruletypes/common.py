@@ -9,7 +9,7 @@ windows overlap pick the same checkpoints and a match found twice is the same ma
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from logalert.query import lookup
 from logalert.rules.model import Rule
@@ -221,3 +221,25 @@ def live_and_replay(answers: Sequence[Any]) -> tuple[list[Event], list[Event]]:
         return live, []
     ids = {(e.index, e.id) for e in live}
     return live, [e for e in answers[1] if (e.index, e.id) not in ids]
+
+
+def turning_points(states: Sequence[Any], done: Callable[[int], bool]) -> list[int]:
+    """For a condition tested at consecutive checkpoints (``states[0]`` is context from
+    before the window): where it starts to hold or changes kind, and the last checkpoint
+    when it still holds and nothing else was chosen, so a lasting condition is reported
+    once per run. ``done(i)``: already reported by an earlier run."""
+    chosen = [i for i in range(1, len(states)) if states[i] and states[i] != states[i - 1] and not done(i)]
+    last = len(states) - 1
+    if last >= 1 and states[last] and not chosen and not done(last):
+        chosen = [last]
+    return chosen
+
+
+def term_text(value: Any) -> str:
+    """One spelling per value: YAML ``500``, a document's ``500`` and the engine's
+    keyword ``"500"`` are the same term."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

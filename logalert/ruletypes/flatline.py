@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 from logalert.rules.model import Rule
 from logalert.ruletypes.base import Event, Match
-from logalert.ruletypes.common import doc_fields, key_order, key_phrase
+from logalert.ruletypes.common import doc_fields, key_order, key_phrase, turning_points
 from logalert.ruletypes.counting import CountingRule
 from logalert.timeutil import iso
 from logalert.window import Window
@@ -56,11 +56,7 @@ class FlatlineRule(CountingRule):
         for key in keys:
             counts = [series.total(key, c - self.timeframe, c) for c in points]
             flat = [n < self.threshold for n in counts]
-            chosen = [i for i in range(1, len(points)) if flat[i] and not flat[i - 1]
-                      and points[i] >= window.start and (key, points[i]) not in self.fired]
-            if flat[-1] and not chosen and points[-1] >= window.start and (key, points[-1]) not in self.fired:
-                chosen = [len(points) - 1]  # still flat: once per run
-            for i in chosen:
+            for i in turning_points(flat, lambda i: (key, points[i]) in self.fired):
                 self.fired.add((key, points[i]))
                 out.append(self._match(points[i], key, counts[i]))
                 if self.rule.get("forget_keys") and self.rule.query_key:

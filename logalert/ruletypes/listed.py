@@ -10,18 +10,10 @@ from typing import Any, ClassVar, Iterable, Mapping, Sequence
 from logalert.query import lookup
 from logalert.rules.model import Rule
 from logalert.ruletypes.base import Event, Match, RuleType, key_of
+from logalert.ruletypes.common import term_text
 from logalert.window import Window
 
 FILE_PREFIX = "!file "
-
-
-def term_text(value: Any) -> str:
-    """One spelling per value: YAML ``500`` and a document's ``"500"`` are the same term."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def values_of(value: Any) -> list[Any]:

@@ -19,7 +19,7 @@ from logalert.rules.model import Rule
 from logalert.ruletypes.base import Event, Match
 from logalert.ruletypes.common import doc_fields, key_phrase, number
 from logalert.ruletypes.counting import NEVER, CountingRule
-from logalert.timeutil import iso
+from logalert.timeutil import iso, pretty_span
 from logalert.window import Window
 
 
@@ -83,9 +83,8 @@ class SpikeRule(CountingRule):
                 if c >= window.start:
                     doc = series.latest(key, c)
                     extra = {"spike_count": cur, "reference_count": ref}
-                    details = {"direction": direction, "spike_count": cur, "reference_count": ref,
-                               "spike_height": self.rule.get("spike_height"), "timeframe": self.timeframe_text(),
-                               "start": iso(c - tf), "end": iso(c), "field_value": self.value_field()}
+                    what = f"the sum of {self.value_field()}" if self.value_field() else "matching events"
+                    details = spike_details(self.rule, c, tf, direction, cur, ref, what)
                     out.append(Match(c, doc_fields(self.rule, doc, c, key, extra), key=key, details=details))
         return out
 
@@ -93,8 +92,18 @@ class SpikeRule(CountingRule):
         self.blocked = {k: v for k, v in self.blocked.items() if v >= horizon}
 
     def describe(self, match: Match) -> str:
-        d = match.details
-        what = f"the sum of {d['field_value']}" if d.get("field_value") else "matching events"
-        return (f"Spike {d['direction']}{key_phrase(self.rule, match.key)}: {what} = {number(d['spike_count'])} "
-                f"from {d['start']} to {d['end']}, against {number(d['reference_count'])} in the {d['timeframe']} "
-                f"before (spike_height {d['spike_height']}).")
+        return spike_text(self.rule, match)
+
+
+def spike_details(rule: Rule, c: dt.datetime, tf: dt.timedelta, direction: str, cur: float, ref: float,
+                  what: str) -> dict[str, Any]:
+    return {"direction": direction, "spike_count": cur, "reference_count": ref, "what": what,
+            "spike_height": rule.get("spike_height"), "timeframe": pretty_span(tf),
+            "start": iso(c - tf), "end": iso(c)}
+
+
+def spike_text(rule: Rule, match: Match) -> str:
+    d = match.details
+    return (f"Spike {d['direction']}{key_phrase(rule, match.key)}: {d['what']} = {number(d['spike_count'])} "
+            f"from {d['start']} to {d['end']}, against {number(d['reference_count'])} in the {d['timeframe']} "
+            f"before (spike_height {d['spike_height']}).")

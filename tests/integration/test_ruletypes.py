@@ -180,3 +180,103 @@ def test_blacklist_whitelist_and_change_on_documents(rule_for, load):
                                  ignore_null=True)), 0, 10)
     assert [(m.key, m.details["old_value"], m.details["new_value"]) for m in change] == [
         (("alice",), "shop", "kube-system")]
+
+
+# --- new_term --------------------------------------------------------------------------
+def test_new_term_fires_for_a_new_value_only(rule_for, load):
+    load([log(-60 * 24 * 2, user="alice"), log(-30, user="bob"), log(-5, user="carol", host="node-9")])
+    load([log(1, user="alice"), log(2, user="mallory"), log(3, user="mallory"), log(4, user="bob")])
+    rule = rule_for("new_term", fields=["user", ["user", "host"]], terms_window_size={"days": 7})
+    r = runner(rule)
+    matches = run(r, 0, 10)
+    # mallory is new as a user and as a (user, host) pair; both on its first document only
+    assert [(m.fields["new_field"], m.fields["new_value"], m.timestamp) for m in matches] == [
+        ("user", "mallory", at(2)), ("user,host", "mallory,node-1", at(2))]
+    load([log(11, user="mallory"), log(12, user="trudy")])
+    assert [m.fields["new_value"] for m in run(r, 2, 13)] == ["trudy", "trudy,node-1"]
+    by_terms = rule_for("new_term", fields=["user"], use_terms_query=True)
+    assert [(m.fields["new_value"], m.timestamp) for m in run(runner(by_terms), 0, 13)] == [
+        ("mallory", at(2)), ("trudy", at(12))]
+
+
+# --- cardinality -----------------------------------------------------------------------
+def test_cardinality_counts_distinct_values_in_the_engine(rule_for, load):
+    load([log(m, user=f"user{m % 3}", host="node-1") for m in range(-20, 10)]
+         + [log(5 + m * 0.1, user=f"scan{m}", host="node-2") for m in range(6)])
+    rule = rule_for("cardinality", cardinality_field="user.keyword", max_cardinality=4, timeframe={"minutes": 5},
+                    query_key="host.keyword")
+    matches = run(runner(rule), 0, 10)
+    # node-2's fifth distinct user arrives at 12:05:24; checkpoints are 30 s apart
+    assert [(m.key, m.timestamp, m.details["cardinality"]) for m in matches] == [(("node-2",), at(5.5), 5)]
+    assert (matches[0].fields["cardinality"], matches[0].fields["host.keyword"]) == (5, "node-2")
+
+
+# --- metric_aggregation ----------------------------------------------------------------
+def test_metric_aggregation_thresholds(rule_for, load):
+    load([log(m, "INFO", "req", response_time=0.1, host="node-1") for m in range(0, 10)]
+         + [log(m, "INFO", "req", response_time=t, host="node-2") for m, t in ((1, 0.2), (6, 2.5), (7, 3.5))])
+    avg = rule_for("metric_aggregation", metric_agg_key="response_time", metric_agg_type="avg", max_threshold=1.0,
+                   query_key="host.keyword")
+    [m] = run(runner(avg), 0, 10)
+    assert (m.key, round(m.fields["metric_response_time_avg"], 3)) == (("node-2",), 2.067)
+    assert m.timestamp == at(10)
+    buckets = rule_for("metric_aggregation", metric_agg_key="response_time", metric_agg_type="max", max_threshold=1.0,
+                       min_threshold=0.05, bucket_interval={"minutes": 5})
+    r = runner(buckets)
+    assert [(m.timestamp, m.details["metric_response_time_max"], m.details["reason"]) for m in run(r, 0, 10)] == [
+        (at(5), 3.5, "above")]
+    assert run(r, 1, 10.5) == []  # the same bucket never alerts twice
+    pct = rule_for("metric_aggregation", metric_agg_key="response_time", metric_agg_type="percentiles",
+                   percentile_range=99, max_threshold=3)
+    [m] = run(runner(pct), 0, 10)
+    assert m.details["metric_response_time_percentiles"] == pytest.approx(3.5, abs=0.2)
+
+
+# --- spike_aggregation -----------------------------------------------------------------
+def test_spike_aggregation_on_an_average(rule_for, load):
+    load([log(m, "INFO", "req", response_time=0.1) for m in range(-20, 0)]
+         + [log(m, "INFO", "req", response_time=0.5) for m in range(0, 10)])
+    rule = rule_for("spike_aggregation", metric_agg_key="response_time", metric_agg_type="avg", spike_height=2,
+                    spike_type="up", timeframe={"minutes": 10})
+    matches = run(runner(rule), 0, 10)
+    assert [(m.timestamp, round(m.details["spike_count"], 3), round(m.details["reference_count"], 3))
+            for m in matches] == [(at(3), 0.22, 0.1)]
+
+
+# --- percentage_match ------------------------------------------------------------------
+def test_percentage_match_share_of_5xx(rule_for, load):
+    load([log(1 + i * 0.1, "INFO", "req", status=s, host="node-1") for i, s in enumerate([200] * 8 + [502, 503])]
+         + [log(1 + i * 0.1, "INFO", "req", status=s, host="node-2") for i, s in enumerate([200] * 3 + [500] * 3)])
+    rule = rule_for("percentage_match", match_bucket_filter=[{"range": {"status": {"gte": 500}}}],
+                    max_percentage=25, query_key="host.keyword", min_denominator=5)
+    [m] = run(runner(rule), 0, 10)
+    assert (m.key, m.fields["percentage"], m.fields["denominator"]) == (("node-2",), 50.0, 6)
+
+
+# --- shared: top_count_keys, engine refusals --------------------------------------------
+def test_top_count_keys_on_a_frequency_match(rule_for, load):
+    load([log(1 + i * 0.5, kubernetes__pod_name=p) for i, p in enumerate(["api-1", "api-1", "api-2", "api-1"])])
+    rule = rule_for("frequency", num_events=4, timeframe={"minutes": 10}, top_count_keys=["kubernetes.pod_name"])
+    [m] = run(runner(rule), 0, 10)
+    assert m.fields["top_events_kubernetes.pod_name"] == {"api-1": 3, "api-2": 1}
+
+
+def test_an_aggregation_on_a_text_field_is_a_run_error_naming_rule_and_option(rule_for, load, caplog):
+    from logalert.ruletypes.base import refusal
+
+    load([log(1, user="alice")])
+    rule = rule_for("cardinality", cardinality_field="message", max_cardinality=1, timeframe={"minutes": 5})
+    r = runner(rule)
+    result = r.run(Window(at(0), at(10)), send=False)
+    assert result.error is not None
+    assert "Text fields are not optimised" in str(result.error)
+    assert any(rec.levelname == "ERROR" and rec.getMessage().startswith(f"rule {rule.name!r}: ")
+               for rec in caplog.records)
+    query = r.ruletype.queries(Window(at(0), at(10)))[0]
+    worded = str(refusal(rule, query, result.error))
+    assert worded.startswith(f"{rule.where('cardinality_field')}: cardinality_field: the engine refuses this aggregation")
+    assert rule.where("cardinality_field") == f"{rule.file}:14"
+    assert "Text fields are not optimised" in worded
+    # the rule keeps running: a corrected rule on the same engine works
+    fixed = rule_for("cardinality", cardinality_field="message.keyword", max_cardinality=5, timeframe={"minutes": 5})
+    assert run(runner(fixed), 0, 10) == []
