@@ -79,8 +79,7 @@ class CardinalityRule(RuleType):
                 c = points[i]
                 details = {"cardinality": value, "reason": sides[i], "field": self.rule.get("cardinality_field"),
                            "timeframe": pretty_span(self.timeframe), "start": iso(c - self.timeframe), "end": iso(c)}
-                usable = doc if doc is not None and doc.timestamp < c else None
-                out.append(Match(c, doc_fields(self.rule, usable, c, key, {"cardinality": value}), key=key,
+                out.append(Match(c, doc_fields(self.rule, doc, c, key, {"cardinality": value}), key=key,
                                  details=details))
         horizon = window.end - self.rule.buffer_time - self.timeframe
         self.fired = {(k, t) for k, t in self.fired if t >= horizon}

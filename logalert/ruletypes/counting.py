@@ -115,8 +115,9 @@ class EngineSeries:
         return self.sums[key][j] - self.sums[key][i]
 
     def latest(self, key: tuple[Any, ...], before: dt.datetime) -> Event | None:
-        doc = self.docs.get(key)
-        return doc if doc is not None and doc.timestamp < before else None
+        """The newest document of the value in the whole answer (the engine returns one
+        per value), which may be a little younger than ``before``."""
+        return self.docs.get(key)
 
 
 class CountingRule(RuleType):

@@ -36,7 +36,7 @@ class FrequencyRule(CountingRule):
         out = []
         for c in self.checkpoints(window, step):
             for key in series.keys():
-                count = series.total(key, max(c - self.timeframe, self.since.get(key, NEVER)), c)
+                count = int(series.total(key, max(c - self.timeframe, self.since.get(key, NEVER)), c))
                 if count >= self.num_events:
                     self.since[key] = c
                     if c >= window.start:
@@ -46,24 +46,39 @@ class FrequencyRule(CountingRule):
 
     def _test_documents(self, window: Window, series: EventSeries, new: Sequence[Event],
                         replayed: set[tuple[str, str]]) -> list[Match]:
-        """Each new document can complete a window ending at itself or at a later
-        document less than one timeframe after it (one indexed late). Windows ending at
-        a document only read back (before the window, or evaluated before a restart)
-        update the memory without alerting."""
+        """Every window that ends at a document and holds a new one: windows ending at the
+        new documents, and at older documents up to one timeframe after a new one (a
+        document indexed late). Windows ending at a document only read back (before the
+        window, or evaluated before a restart) update the memory without alerting."""
+        times: dict[tuple[Any, ...], list[dt.datetime]] = {}
+        for event in new:
+            times.setdefault(self._key(event), []).append(event.timestamp)
         out = []
-        for event in sorted(new, key=lambda e: e.timestamp):
-            key = self._key(event)
-            if event.timestamp < self.since.get(key, NEVER):
-                continue
-            for candidate in series.between(key, event.timestamp, event.timestamp + self.timeframe):
-                c = candidate.timestamp
-                count = series.total(key, max(c - self.timeframe, self.since.get(key, NEVER)), c + EPSILON)
+        for key, stamps in times.items():
+            for end in self._window_ends(series, key, sorted(stamps)):
+                c = end.timestamp
+                since = self.since.get(key, NEVER)
+                if c < since:
+                    continue
+                count = int(series.total(key, max(c - self.timeframe, since), c + EPSILON))
                 if count >= self.num_events:
                     self.since[key] = c + EPSILON
-                    if c >= window.start and (candidate.index, candidate.id) not in replayed:
-                        out.append(self._match(c, key, count, candidate.source, candidate))
-                    break
-        return out
+                    if c >= window.start and (end.index, end.id) not in replayed:
+                        out.append(self._match(c, key, count, end.source, end))
+        return sorted(out, key=lambda m: m.timestamp)
+
+    def _window_ends(self, series: EventSeries, key: tuple[Any, ...], stamps: list[dt.datetime]) -> list[Event]:
+        """Documents of ``key`` within one timeframe after one of ``stamps`` (sorted)."""
+        ends: list[Event] = []
+        lo, hi = stamps[0], stamps[0] + self.timeframe
+        for t in stamps[1:] + [None]:
+            if t is not None and t <= hi:
+                hi = t + self.timeframe
+                continue
+            ends += series.between(key, lo, hi)
+            if t is not None:
+                lo, hi = t, t + self.timeframe
+        return ends
 
     def _key(self, event: Event) -> tuple[Any, ...]:
         return hashable(key_of(self.rule, event.source))

@@ -81,8 +81,7 @@ class SpikeAggregationRule(RuleType):
                 self.blocked[key] = c + tf
                 if c >= window.start:
                     extra = {metric_name(self.rule): cur, "spike_count": cur, "reference_count": ref}
-                    usable = doc if doc is not None and doc.timestamp < c else None
-                    out.append(Match(c, doc_fields(self.rule, usable, c, key, extra), key=key,
+                    out.append(Match(c, doc_fields(self.rule, doc, c, key, extra), key=key,
                                      details=spike_details(self.rule, c, tf, direction, cur, ref, what)))
         self.started = True
         horizon = window.end - self.rule.buffer_time - tf
