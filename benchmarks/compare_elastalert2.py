@@ -44,6 +44,13 @@ DEFAULT_START = "2025-01-14T23:00:00Z"
 DEFAULT_END = "2025-01-15T01:00:00Z"
 ENGINE_SH = common.ROOT / "tools" / "search-engine" / "engine.sh"
 FORBIDDEN_PORTS = {9200, 9250, 9260}
+# Writeback indices, deleted before every run: logalert keeps its state there (window ends,
+# documents seen, the alert outbox), and a state left by an earlier run with the same rule
+# names would make it skip documents and alerts it has already handled.
+EA2_WRITEBACK = "elastalert_bench"
+LA_WRITEBACK = "logalert_bench"
+WRITEBACK_INDICES = [EA2_WRITEBACK, EA2_WRITEBACK + "_status", EA2_WRITEBACK + "_silence", EA2_WRITEBACK + "_error",
+                     EA2_WRITEBACK + "_past", LA_WRITEBACK]
 
 
 def parse_time(text: str) -> dt.datetime:
@@ -158,8 +165,8 @@ def write_configs(work: Path, rules_dir: Path, proxy_port: int, args: argparse.N
         "old_query_limit": {"weeks": 1},
         "max_query_size": 10000,
     }
-    ea_conf = dict(common_opts, writeback_index="elastalert_bench", disable_rules_on_error=False)
-    la_conf = dict(common_opts, writeback_index="logalert_bench", max_threads=10)
+    ea_conf = dict(common_opts, writeback_index=EA2_WRITEBACK, disable_rules_on_error=False)
+    la_conf = dict(common_opts, writeback_index=LA_WRITEBACK, max_threads=10)
     ea_path, la_path = work / "elastalert2-config.yaml", work / "logalert-config.yaml"
     ea_path.write_text(rulegen.dump(ea_conf))
     la_path.write_text(rulegen.dump(la_conf))
@@ -167,6 +174,7 @@ def write_configs(work: Path, rules_dir: Path, proxy_port: int, args: argparse.N
 
 
 def run_tool(name: str, argv: list[str], proxy: CountingProxy, work: Path, timeout: float) -> dict[str, Any]:
+    efkdocs.Engine(proxy.upstream[1]).delete_indices(WRITEBACK_INDICES)
     proxy.reset()
     print(f"running {name}: {' '.join(argv)}", file=sys.stderr)
     result = common.run_child(argv, cwd=work, env=common.clean_env(PYTHONUNBUFFERED="1"), timeout=timeout,
@@ -254,7 +262,8 @@ def compare_once(n: int, types: list[str], proxy: CountingProxy, ea_python: Path
         ["exit code", r("ea2").returncode, r("logalert").returncode, ""],
     ]
     lines = [
-        f"## N = {n} rules, M = {docs_loaded} documents, {iso(start)} .. {iso(end)} "
+        f"## N = {n} rules, M = {args.docs} documents in {iso(start)} .. {iso(end)} "
+        f"(+ {docs_loaded - args.docs} in the {args.history} min before) "
         f"(run_every {args.run_every}, buffer_time {args.buffer_time})",
         "",
         common.table(["measure", f"ElastAlert2 {ea_version}", f"logalert {common.logalert_version()}", "EA2 / logalert"],
@@ -268,7 +277,7 @@ def compare_once(n: int, types: list[str], proxy: CountingProxy, ea_python: Path
     ]
     notes = explain(diffs, ea_errors, la_errors, r("ea2"), r("logalert"))
     if notes:
-        lines += ["", "Notes:"] + [f"- {note}" for note in notes]
+        lines += ["", "Notes:"] + [note if note.startswith("  ") else f"- {note}" for note in notes]
     text = "\n".join(lines)
     detail = {"n": n, "diffs": diffs, "ea2_errors": ea_errors[:50], "logalert_errors": la_errors[:50],
               "http": {"ea2": h("ea2"), "logalert": h("logalert")}, "work": str(work)}
@@ -292,12 +301,32 @@ def known_reason(d: dict[str, Any]) -> str | None:
                 "its EventWindow keeps stamps from t-timeframe to t, i.e. timeframe + one segment of documents; "
                 "logalert counts exactly one timeframe at each checkpoint. After a match both start afresh, so the "
                 "series of matches drifts by a minute and may gain or lose one")
-    if rtype == "spike" and d["only_logalert"] and all(ts.endswith(":00.000Z") for ts in d["only_logalert"]):
-        return ("warm-up: ElastAlert2 tests a spike only after it has seen 2 x timeframe of events since its "
-                "first one (--start), per event; logalert reads the engine before its window, so the empty time "
-                "before the first document is a real reference window of 0 and the first checkpoints "
-                "(on a timeframe/step grid) can fire. Later spikes differ in time because ElastAlert2 tests at "
-                "every event and logalert at grid checkpoints")
+    if rtype == "frequency":
+        return ("history: a fresh logalert instance first reads one timeframe before --start, so its first windows "
+                "also count documents from before the range; ElastAlert2 starts counting at --start. Both start "
+                "afresh after a match, so from the first difference on the series of matches is shifted")
+    if rtype == "spike":
+        return ("spike timing: ElastAlert2 tests at every event (after a warm-up of 2 x timeframe from its first "
+                "event) and its match is the first event of the current window; logalert tests engine counts at "
+                "checkpoints of a step grid and stamps the match at the checkpoint. The same surges are found a "
+                "few minutes apart; a surge near a window edge can be seen by one side only")
+    if rtype == "cardinality" and d["ea2"] > d["logalert"]:
+        return ("ElastAlert2 makes a match of every event while the distinct count stays above max_cardinality "
+                "(realert 0 lets each through); logalert matches where the count crosses the limit and once per "
+                "run while it stays across (documented in logalert/ruletypes/cardinality.py)")
+    if rtype in ("metric_aggregation", "percentage_match", "spike_aggregation") and not opts.get("bucket_interval"):
+        return ("no bucket_interval: both judge one query window, but ElastAlert2 splits the catch-up range into "
+                "buffer_time segments (15 min) while `logalert run --once --start --end` judges the whole range as "
+                "one window (and spike_aggregation compares windows at its own checkpoints), so the values judged "
+                "differ")
+    if rtype == "change" and d["logalert"] > d["ea2"]:
+        return ("logalert first reads one timeframe before its window to learn each pod's last level (the history "
+                "is in the engine), so a flip right after --start is a match; ElastAlert2 starts with no memory at "
+                "--start and only learns the first value there")
+    if rtype == "flatline" and d["logalert"] > d["ea2"]:
+        return ("logalert tests the count at every checkpoint of the range; ElastAlert2's catch-up tests a flatline "
+                "only when a query segment ends with fewer than threshold events in its EventWindow, so a silence "
+                "can fall between its checks")
     return None
 
 
@@ -316,7 +345,7 @@ def explain(diffs: list[dict[str, Any]], ea_errors: list[str], la_errors: list[s
                      f"only EA2 {sample['only_ea2'][:2]}, only logalert {sample['only_logalert'][:2]}.")
         reasons = Counter(known_reason(d) or "NOT EXPLAINED yet: see the per-rule detail (--save)" for d in items)
         for reason, count in reasons.items():
-            notes.append(f"  {count} x {reason}")
+            notes.append(f"  - {count} x {reason}")
     for tool, errors, result in (("ElastAlert2", ea_errors, ea), ("logalert", la_errors, la)):
         if result.timed_out:
             notes.append(f"{tool} was killed after the timeout")
@@ -332,6 +361,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--docs", type=int, default=20000, help="documents M (default 20000)")
     p.add_argument("--start", default=DEFAULT_START, help=f"range start (default {DEFAULT_START})")
     p.add_argument("--end", default=DEFAULT_END, help=f"range end (default {DEFAULT_END})")
+    p.add_argument("--history", type=int, default=60,
+                   help="minutes of steady traffic before --start (default 60; 0: none)")
     p.add_argument("--run-every", type=parse_span, default=parse_span("1m"), help="config run_every (default 1m)")
     p.add_argument("--buffer-time", type=parse_span, default=parse_span("15m"), help="config buffer_time (default 15m)")
     p.add_argument("--types", help="comma list of rule types (default: every registered type ElastAlert2 also has)")
@@ -356,15 +387,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         es = efkdocs.Engine(args.engine_port)
         info = es.info()
-        names = efkdocs.indices_for(start, end)
+        names = efkdocs.indices_for(start - dt.timedelta(minutes=args.history), end)
         if not args.skip_load:
-            docs = efkdocs.generate(args.docs, start, end)
+            history = dt.timedelta(minutes=args.history)
+            docs = efkdocs.generate(args.docs, start, end, history=history)
+            names = efkdocs.indices_for(start - history, end)
             es.delete_indices(names)
-            es.delete_indices(["elastalert_bench", "elastalert_bench_status", "elastalert_bench_silence",
-                               "elastalert_bench_error", "elastalert_bench_past", "logalert_bench"])
             per_index = es.load(docs)
             print(f"loaded {len(docs)} documents: {per_index}", file=sys.stderr)
-        loaded = es.count(",".join(names))
+        loaded = es.count(",".join(names))  # the range's documents and the history before it
         header = (f"# logalert vs ElastAlert2 — {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC\n"
                   f"{common.machine()}; Python {sys.version.split()[0]} (logalert {common.logalert_version()} at "
                   f"{common.git_head()}), ElastAlert2 {ea_version} on {ea_python.resolve().parent.parent.name} "

@@ -114,10 +114,27 @@ def _message(rnd: random.Random, level: str) -> str:
                        "FATAL": FATAL_MESSAGES}[level])
 
 
-def generate(total: int, start: dt.datetime, end: dt.datetime, seed: int = 2024) -> list[dict[str, Any]]:
+def generate(total: int, start: dt.datetime, end: dt.datetime, seed: int = 2024,
+             history: dt.timedelta = dt.timedelta(0)) -> list[dict[str, Any]]:
     """``total`` documents in (start, end), sorted by time; no document sits exactly on a
-    whole second, so range boundaries (gt/lte vs gte/lt) never decide a match."""
+    whole second, so range boundaries (gt/lte vs gte/lt) never decide a match.
+
+    With ``history``, steady traffic at the same rate (no incidents) also fills
+    [start - history, start): the cluster had logs before the range, as a real one does,
+    so a tool that looks back before its window sees a normal baseline, not nothing."""
     rnd = random.Random(seed)
+    before: list[dict[str, Any]] = []
+    if history > dt.timedelta(0):
+        rate = total / (end - start).total_seconds()
+        h_rnd = random.Random(seed + 1)
+        h_apps = list(WEIGHTS)
+        for _ in range(int(rate * history.total_seconds())):
+            seconds = h_rnd.uniform(1.0, history.total_seconds() - 1.0)
+            seconds = int(seconds) + 0.001 + h_rnd.randint(1, 998) / 1000.0
+            moment = start - history + dt.timedelta(seconds=seconds)
+            app = h_rnd.choices(h_apps, [WEIGHTS[a] for a in h_apps])[0]
+            level = _level(h_rnd)
+            before.append(make_doc(h_rnd, moment, app, level, _message(h_rnd, level)))
     length = (end - start).total_seconds()
 
     def at(fraction: float) -> dt.datetime:
@@ -159,6 +176,7 @@ def generate(total: int, start: dt.datetime, end: dt.datetime, seed: int = 2024)
             continue
         level = _level(rnd)
         docs.append(make_doc(rnd, moment, app, level, _message(rnd, level)))
+    docs = before + docs
     docs.sort(key=lambda d: d["@timestamp"])
     return docs
 

@@ -162,8 +162,10 @@ def type_options(rule_type: str, rnd: random.Random) -> dict[str, Any]:
             opts["use_count_query"] = True
         return opts
     if rule_type == "flatline":
-        opts = {"filter": rnd.choice(TRAFFIC_FILTERS)(rnd),
-                "threshold": rnd.choice([1, 5, 20]),
+        # Mostly the quieter apps: payments goes silent for a while in the generated logs.
+        app = rnd.choice(["payments", "payments", "invoice", "cart", "login"])
+        opts = {"filter": [{"term": {"kubernetes.labels.app.keyword": app}}],
+                "threshold": rnd.choice([1, 5, 30]),
                 "timeframe": span(rnd, [{"minutes": 5}, {"minutes": 10}])}
         if rnd.random() < 0.3:
             opts["use_count_query"] = True
