@@ -16,15 +16,20 @@ import sys
 import threading
 from typing import Any, Sequence
 
-from logalert import __version__, query, render, secrets
-from logalert.backend import CONNECTION_OPTIONS, Pool, connect, describe_target
+from typing import TYPE_CHECKING
+
+from logalert import __version__, secrets
 from logalert.config import Config, load_config
 from logalert.errors import ConfigError, EngineError
 from logalert.rules import load_folder, load_rule
-from logalert.runner import RuleRunner
-from logalert.state import MemoryState
 from logalert.timeutil import iso, now, parse_cli_time
 from logalert.window import Window
+
+if TYPE_CHECKING:
+    from logalert.backend import Pool
+
+# Engine clients, Jinja and the runner load only for the commands that use them:
+# `validate` in CI and `test-rule --schema-only` start faster without them.
 
 log = logging.getLogger("logalert")
 
@@ -59,6 +64,7 @@ def _time(value: str | None, name: str) -> dt.datetime | None:
 
 def _writeback(config: Config, pool: Pool) -> Any:
     """The daemon's state: the writeback index on the config's engine."""
+    from logalert.backend import CONNECTION_OPTIONS
     from logalert.state.engine import EngineState
 
     key = ("writeback",) + tuple(config.get(k) for k in CONNECTION_OPTIONS)
@@ -91,6 +97,11 @@ def cmd_test_rule(args: argparse.Namespace) -> int:
     if args.schema_only:
         out(f"{args.rule}: rule {rule.name!r} is valid")
         return EXIT_OK
+    from logalert import query, render
+    from logalert.backend import Pool, connect, describe_target
+    from logalert.runner import RuleRunner
+    from logalert.state import MemoryState
+
     end = _time(args.end, "end") or now()
     start = _time(args.start, "start") or end - dt.timedelta(days=args.days)
     if start >= end:
@@ -158,6 +169,7 @@ def _report(args: argparse.Namespace, report: dict[str, Any], code: int) -> int:
 
 # --- run ---------------------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace) -> int:
+    from logalert.backend import Pool
     from logalert.scheduler import Daemon
 
     config = _config(args.config)
@@ -194,6 +206,7 @@ def _run_once(config: Config, paths: list[str], state: Any, pool: Pool,
     """Every rule once, as one tick (their searches share _msearch requests)."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from logalert.runner import RuleRunner
     from logalert.tick import run_tick
 
     result = load_folder(paths, config)
@@ -228,6 +241,8 @@ def _run_once(config: Config, paths: list[str], state: Any, pool: Pool,
 
 # --- init / status / silence -------------------------------------------------------------
 def _state_or_exit(args: argparse.Namespace) -> tuple[Config, Any]:
+    from logalert.backend import Pool
+
     config = _config(args.config)
     return config, _writeback(config, Pool())
 
