@@ -234,7 +234,7 @@ def _run_once(config: Config, paths: list[str], state: Any, pool: Pool,
             code = max(code, EXIT_ENGINE)
         elif outcome.window is not None:
             log.info("rule %r: %d hits, %d matches, %d alerts", outcome.rule, outcome.hits,
-                     len(outcome.matches), len(outcome.alerts))
+                     outcome.match_count, outcome.alert_count)
     pool.close()
     return code
 

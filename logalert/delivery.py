@@ -83,13 +83,16 @@ def _attempt(entry: OutboxEntry, alerter: Alerter, alert: Alert, policy: RetryPo
     return error is None
 
 
-def enqueue(alert: Alert, alerters: Sequence[Alerter], state: StateStore, *, now: dt.datetime) -> None:
-    """Record the alert as pending for each notifier (the durable intent to send)."""
-    for alerter in alerters:
-        entry_id = f"{alert.id}/{alerter.name}"
-        if state.get_outbox(entry_id) is None:
-            state.put_outbox(OutboxEntry(entry_id, alert.id, alert.rule.name, alerter.name,
-                                         alert.subject, alert.body, now))
+def enqueue(alerts: Sequence[Alert], alerters: Sequence[Alerter], state: StateStore, *, now: dt.datetime) -> None:
+    """Record a run's alerts as pending for each notifier (the durable intent to send),
+    skipping those an earlier process already recorded; one read and one write in all."""
+    wanted = {f"{a.id}/{n.name}": (a, n) for a in alerts for n in alerters}
+    if not wanted:
+        return
+    known = state.get_outbox_many(list(wanted))
+    state.put_outbox_many([
+        OutboxEntry(entry_id, alert.id, alert.rule.name, alerter.name, alert.subject, alert.body, now)
+        for entry_id, (alert, alerter) in wanted.items() if entry_id not in known])
 
 
 def deliver(alert: Alert, alerters: Sequence[Alerter], state: StateStore, *,

@@ -40,6 +40,14 @@ class RunResult:
     delivered: dict[str, dict[str, bool]] = field(default_factory=dict)  # alert id -> notifier -> ok
     error: EngineError | None = None
     duration: float = 0.0
+    match_count: int = 0
+    alert_count: int = 0
+
+    def lighten(self) -> "RunResult":
+        """Keep the counts, drop the documents (a tick of many rules returns only figures)."""
+        self.match_count, self.alert_count = len(self.matches), len(self.alerts)
+        self.matches, self.alerts, self.delivered = [], [], {}
+        return self
 
 
 class RuleRunner:
@@ -196,11 +204,9 @@ class RuleRunner:
                 text = render.render(rule, [match], describe(match))
                 result.alerts.append(Alert(match.identity(rule.name), rule, (match,), text.subject, text.body))
         if plan.send:
-            for alert in result.alerts:
-                delivery.enqueue(alert, self.alerters, self.state, now=now)
+            delivery.enqueue(result.alerts, self.alerters, self.state, now=now)
         failpoints.hit("after_enqueue")
-        for silence in silences:
-            self.state.put_silence(silence)
+        self.state.put_silences(silences)
         for key in closed:
             self.state.delete_aggregation(rule.name, key)
         # Remember what this window evaluated so the next window's overlap skips it.

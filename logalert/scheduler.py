@@ -130,7 +130,7 @@ class Daemon:
         for result in run_tick(runners, self.state, self.workers):
             if result.window is not None and result.error is None:
                 log.info("rule %r: %d hits, %d matches, %d alerts in [%s, %s) (%.2fs)", result.rule, result.hits,
-                         len(result.matches), len(result.alerts), result.window.start.isoformat(timespec="seconds"),
+                         result.match_count, result.alert_count, result.window.start.isoformat(timespec="seconds"),
                          result.window.end.isoformat(timespec="seconds"), result.duration)
 
     def _maybe_reload(self) -> None:

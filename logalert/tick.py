@@ -19,6 +19,8 @@ from logalert.window import Window
 
 log = logging.getLogger(__name__)
 
+CHUNK = fetch.MSEARCH_BATCH // 2  # rules per round of searches (a rule may ask for 2+ searches)
+
 
 def run_tick(runners: Sequence[RuleRunner], state: StateStore, executor: Executor, *,
              window_for: Callable[[Rule], Window | None] | None = None, send: bool = True) -> list[RunResult]:
@@ -29,6 +31,22 @@ def run_tick(runners: Sequence[RuleRunner], state: StateStore, executor: Executo
         state.preload_status([r.rule.name for r in runners])
     except EngineError as exc:
         log.debug("preloading rule statuses failed (each rule will retry): %s", exc)
+    results: list[RunResult] = []
+    try:
+        with state.deferred_status():
+            # Rules go in chunks: one chunk's answers (up to max_query_size hits per rule)
+            # are in memory at a time, not the whole tick's.
+            for start in range(0, len(runners), CHUNK):
+                results.extend(_chunk(runners[start:start + CHUNK], executor, window_for, send))
+    except EngineError as exc:
+        # Statuses not written: the next tick re-evaluates these windows; the outbox
+        # keeps that from repeating alerts.
+        log.error("writing rule statuses failed: %s", exc)
+    return results
+
+
+def _chunk(runners: Sequence[RuleRunner], executor: Executor,
+           window_for: Callable[[Rule], Window | None] | None, send: bool) -> list[RunResult]:
     plans: list[Plan] = []
     for runner in runners:
         try:
@@ -39,20 +57,15 @@ def run_tick(runners: Sequence[RuleRunner], state: StateStore, executor: Executo
     answers = fetch.execute([(p.backend, p.requests) for p in ready])  # type: ignore[misc]
     for plan, answer in zip(ready, answers):
         plan.answers = answer
-    results: list[RunResult] = []
-    try:
-        with state.deferred_status():
-            futures = [executor.submit(_finish, plan) for plan in plans]
-            for plan, future in zip(plans, futures):
-                try:
-                    results.append(future.result())
-                except Exception:  # noqa: BLE001 - a bug in one rule must not stop the tick
-                    log.exception("rule %r: run crashed", plan.runner.rule.name)
-                    results.append(plan.result)
-    except EngineError as exc:
-        # Statuses not written: the next tick re-evaluates these windows; the outbox
-        # keeps that from repeating alerts.
-        log.error("writing rule statuses failed: %s", exc)
+    results = []
+    futures = [executor.submit(_finish, plan) for plan in plans]
+    for plan, future in zip(plans, futures):
+        try:
+            results.append(future.result().lighten())
+        except Exception:  # noqa: BLE001 - a bug in one rule must not stop the tick
+            log.exception("rule %r: run crashed", plan.runner.rule.name)
+            results.append(plan.result.lighten())
+        plan.answers = []
     return results
 
 

@@ -113,6 +113,23 @@ class StateStore(ABC):
     def record_error(self, rule: str, message: str) -> None:
         """Keep a log of run errors where the store can (the writeback index does)."""
 
+    def get_outbox_many(self, entry_ids: list[str]) -> dict[str, OutboxEntry]:
+        """The entries that exist among ``entry_ids`` (stores override to read them at once)."""
+        found = {}
+        for entry_id in entry_ids:
+            entry = self.get_outbox(entry_id)
+            if entry is not None:
+                found[entry_id] = entry
+        return found
+
+    def put_outbox_many(self, entries: list[OutboxEntry]) -> None:
+        for entry in entries:
+            self.put_outbox(entry)
+
+    def put_silences(self, silences: list[Silence]) -> None:
+        for silence in silences:
+            self.put_silence(silence)
+
     def preload_status(self, rules: list[str]) -> None:
         """Fetch many rules' statuses at once where that saves requests."""
 

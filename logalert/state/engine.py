@@ -227,15 +227,25 @@ class EngineState(StateStore):
             with self._lock:
                 pending, self._deferred = self._deferred or [], None
             if pending:
-                lines = []
-                for status in pending:
-                    lines.append(json.dumps({"index": {"_index": self.index, "_id": doc_id("status", status.rule)}}))
-                    lines.append(json.dumps(self._status_doc(status), default=str))
-                response = self.backend()._call("POST", "/_bulk", body="\n".join(lines) + "\n", ndjson=True)
-                if response.get("errors"):
-                    failed = [i for i in response.get("items", []) if i.get("index", {}).get("error")]
-                    raise EngineError(f"writing {len(failed)} rule status(es) to {self.index} failed",
-                                      reason=str(failed[0]["index"]["error"])[:300])
+                self._bulk([(doc_id("status", s.rule), self._status_doc(s)) for s in pending])
+
+    def _bulk(self, docs: list[tuple[str, dict[str, Any]]]) -> None:
+        """Index many records in one request; any refused record fails the call."""
+        if not docs:
+            return
+        if len(docs) == 1:
+            self._put(*docs[0])
+            return
+        lines = []
+        written = iso(dt.datetime.now(dt.timezone.utc))
+        for id_, doc in docs:
+            lines.append(json.dumps({"index": {"_index": self.index, "_id": id_}}))
+            lines.append(json.dumps(dict(doc, written=written), default=str))
+        response = self.backend()._call("POST", "/_bulk", body="\n".join(lines) + "\n", ndjson=True)
+        if response.get("errors"):
+            failed = [i for i in response.get("items", []) if i.get("index", {}).get("error")]
+            raise EngineError(f"writing {len(failed)} record(s) to {self.index} failed",
+                              reason=str(failed[0]["index"]["error"])[:300])
 
     def all_status(self) -> list[RuleStatus]:
         docs = self._search({"term": {"kind": "status"}})
@@ -267,12 +277,16 @@ class EngineState(StateStore):
         return self._silence_cache().get((rule, key))
 
     def put_silence(self, silence: Silence) -> None:
-        self._put(doc_id("silence", silence.rule, silence.key), {
-            "kind": "silence", "rule": silence.rule, "key": silence.key, "until": iso(silence.until),
-            "exponent": silence.exponent, "reason": silence.reason})
+        self.put_silences([silence])
+
+    def put_silences(self, silences: list[Silence]) -> None:
+        self._bulk([(doc_id("silence", x.rule, x.key), {
+            "kind": "silence", "rule": x.rule, "key": x.key, "until": iso(x.until),
+            "exponent": x.exponent, "reason": x.reason}) for x in silences])
         with self._lock:
             if self._silences is not None:
-                self._silences[(silence.rule, silence.key)] = silence
+                for x in silences:
+                    self._silences[(x.rule, x.key)] = x
 
     def remove_silence(self, rule: str, key: str | None = None) -> int:
         doomed = [s for s in self.list_silences() if s.rule == rule and (key is None or s.key == key)]
@@ -310,19 +324,45 @@ class EngineState(StateStore):
                 self._known[entry_id] = copy.copy(entry)
         return entry
 
-    def put_outbox(self, entry: OutboxEntry) -> None:
-        self._put(doc_id("alert", entry.id), {
-            "kind": "alert", "key": entry.id, "alert_id": entry.alert_id, "rule": entry.rule,
-            "alerter": entry.alerter, "subject": entry.subject, "body": entry.body, "created": iso(entry.created),
-            "status": entry.status, "attempts": entry.attempts, "last_error": entry.last_error,
-            "sent_at": _opt_iso(entry.sent_at)})
+    def get_outbox_many(self, entry_ids: list[str]) -> dict[str, OutboxEntry]:
+        found: dict[str, OutboxEntry] = {}
+        unknown = []
         with self._lock:
-            self._known[entry.id] = copy.copy(entry)
-            if self._pending is not None:
-                if entry.status == "pending":
-                    self._pending[entry.id] = copy.copy(entry)
+            for entry_id in entry_ids:
+                if entry_id in self._known:
+                    found[entry_id] = copy.copy(self._known[entry_id])
                 else:
-                    self._pending.pop(entry.id, None)
+                    unknown.append(entry_id)
+        if unknown:  # real-time multi-get: an earlier process may have recorded them
+            response = self.backend()._call("POST", f"/{self.index}/_mget",
+                                            body={"ids": [doc_id("alert", e) for e in unknown]})
+            for doc in response.get("docs", []):
+                entry = self._decode("alert", doc["_source"], self._entry) if doc.get("found") else None
+                if entry is not None:
+                    found[entry.id] = entry
+                    with self._lock:
+                        self._known[entry.id] = copy.copy(entry)
+        return found
+
+    def _outbox_doc(self, entry: OutboxEntry) -> dict[str, Any]:
+        return {"kind": "alert", "key": entry.id, "alert_id": entry.alert_id, "rule": entry.rule,
+                "alerter": entry.alerter, "subject": entry.subject, "body": entry.body, "created": iso(entry.created),
+                "status": entry.status, "attempts": entry.attempts, "last_error": entry.last_error,
+                "sent_at": _opt_iso(entry.sent_at)}
+
+    def put_outbox(self, entry: OutboxEntry) -> None:
+        self.put_outbox_many([entry])
+
+    def put_outbox_many(self, entries: list[OutboxEntry]) -> None:
+        self._bulk([(doc_id("alert", e.id), self._outbox_doc(e)) for e in entries])
+        with self._lock:
+            for entry in entries:
+                self._known[entry.id] = copy.copy(entry)
+                if self._pending is not None:
+                    if entry.status == "pending":
+                        self._pending[entry.id] = copy.copy(entry)
+                    else:
+                        self._pending.pop(entry.id, None)
 
     def pending_outbox(self, rule: str | None = None) -> list[OutboxEntry]:
         """Pending alerts: read from the index once (what earlier processes left), then
