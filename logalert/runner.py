@@ -20,7 +20,7 @@ from logalert.backend import Backend, Pool
 from logalert.backend.base import Hit, _hit
 from logalert.errors import EngineError
 from logalert.rules.model import Rule
-from logalert.ruletypes.base import Event, Match, Query
+from logalert.ruletypes.base import Event, Match, Query, refusal
 from logalert.state.base import RuleStatus, StateStore
 from logalert.timeutil import now as utcnow
 from logalert.timeutil import parse_doc_time
@@ -154,13 +154,15 @@ class RuleRunner:
         assert status is not None and plan.backend is not None
         answers: list[Any] = []
         new_events: list[Event] = []
+        queries = iter(plan.queries)
         for request, answer in zip(plan.requests, plan.answers):
+            q = None if request.kind == "check" else next(queries)
             if isinstance(answer, EngineError):
-                if request.kind == "check":
+                if q is None:
                     raise EngineError(f"{rule.where('filter')}: filter: the engine rejects this query",
                                       reason=answer.reason or str(answer))
-                raise answer
-            if request.kind == "check":
+                raise refusal(rule, q, answer)
+            if q is None:
                 self._query_checked = True
             elif request.kind == "count":
                 total = answer["hits"]["total"]
@@ -173,9 +175,11 @@ class RuleRunner:
                     hits = list(plan.backend.search_all(request.index, request.body, rule.max_query_size))
                 else:
                     hits = [_hit(h) for h in raw]
-                events = [e for e in self._events(hits, plan.result) if f"{e.index}/{e.id}" not in status.seen]
-                new_events.extend(events)
-                answers.append(events)
+                events = self._events(hits, plan.result)
+                fresh = [e for e in events if f"{e.index}/{e.id}" not in status.seen]
+                new_events.extend(fresh)
+                # A type rebuilding its memory after a restart also needs what earlier runs saw.
+                answers.append(events if q.seen_too else fresh)
         return answers, new_events
 
     def _run_window(self, plan: "Plan") -> None:
