@@ -146,7 +146,16 @@ _MISSING = object()
 
 
 def lookup(doc: Mapping[str, Any], dotted: str, default: Any = None) -> Any:
-    """``kubernetes.pod_name`` in a nested or a flat (already dotted) document."""
+    """``kubernetes.pod_name`` in a nested or a flat (already dotted) document.
+    ``user.keyword`` (a sub-field only the index has) reads ``user`` from the document,
+    as rules written for aggregations often name the keyword sub-field."""
+    value = _lookup(doc, dotted, _MISSING)
+    if value is _MISSING and dotted.endswith((".keyword", ".raw")):
+        value = _lookup(doc, dotted.rsplit(".", 1)[0], _MISSING)
+    return default if value is _MISSING else value
+
+
+def _lookup(doc: Mapping[str, Any], dotted: str, default: Any) -> Any:
     if dotted in doc:
         return doc[dotted]
     node: Any = doc

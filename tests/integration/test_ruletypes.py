@@ -183,6 +183,15 @@ def test_blacklist_whitelist_and_change_on_documents(rule_for, load):
 
 
 # --- new_term --------------------------------------------------------------------------
+def test_keyword_subfields_in_compare_key_and_new_term_fields(rule_for, load):
+    # Rules written for aggregations name FIELD.keyword; documents only have FIELD.
+    load([log(-30, user="bob"), log(1, user="mallory"), log(2, user="bob")])
+    black = run(runner(rule_for("blacklist", compare_key="user.keyword", blacklist=["mallory"])), 0, 10)
+    assert [m.fields["user"] for m in black] == ["mallory"]
+    fresh = run(runner(rule_for("new_term", fields=["user.keyword"], terms_window_size={"days": 1})), 0, 10)
+    assert [m.fields["new_value"] for m in fresh] == ["mallory"]
+
+
 def test_new_term_fires_for_a_new_value_only(rule_for, load):
     load([log(-60 * 24 * 2, user="alice"), log(-30, user="bob"), log(-5, user="carol", host="node-9")])
     load([log(1, user="alice"), log(2, user="mallory"), log(3, user="mallory"), log(4, user="bob")])

@@ -175,3 +175,13 @@ def test_lookup_nested_flat_and_mixed():
 def test_flatten_dotted_keys():
     assert sorted(flatten({"a": {"b": 1, "c": {"d": [1, 2]}}, "e": {}, "f": "x"})) == [
         ("a.b", 1), ("a.c.d", [1, 2]), ("e", {}), ("f", "x")]
+
+
+def test_lookup_of_a_keyword_subfield_reads_the_field_itself():
+    from logalert.query import lookup
+
+    doc = {"user": "alice", "kubernetes": {"pod_name": "api-1"}, "code": {"raw": 7}}
+    assert lookup(doc, "user.keyword") == "alice"
+    assert lookup(doc, "kubernetes.pod_name.keyword") == "api-1"
+    assert lookup(doc, "code.raw") == 7  # a real field named raw wins
+    assert lookup(doc, "missing.keyword", "-") == "-"
