@@ -60,8 +60,27 @@ def _send_with_retries(alerter: Alerter, alert: Alert, policy: RetryPolicy,
     return error, tried
 
 
+class Recorder:
+    """Outcomes of a run's sends, written in batches of ``batch``: a flood of alerts then
+    costs one write per batch instead of one per alert. A crash can repeat at most the
+    sends of the unwritten batch (the same gap a single send has, ``batch`` times wider)."""
+
+    def __init__(self, state: StateStore, batch: int = 50):
+        self.state, self.batch, self.entries = state, batch, []  # type: list[OutboxEntry]
+
+    def __call__(self, entry: OutboxEntry) -> None:
+        self.entries.append(entry)
+        if len(self.entries) >= self.batch:
+            self.flush()
+
+    def flush(self) -> None:
+        entries, self.entries = self.entries, []
+        if entries:
+            self.state.put_outbox_many(entries)
+
+
 def _attempt(entry: OutboxEntry, alerter: Alerter, alert: Alert, policy: RetryPolicy,
-             sleep: Callable[[float], None], state: StateStore) -> bool:
+             sleep: Callable[[float], None], record: Callable[[OutboxEntry], None]) -> bool:
     """Send once (with retries), record the outcome in the outbox. A failure that cannot
     get better by retrying (bad webhook, refused login) is marked failed at once."""
     error, tried = _send_with_retries(alerter, alert, policy, sleep)
@@ -79,7 +98,7 @@ def _attempt(entry: OutboxEntry, alerter: Alerter, alert: Alert, policy: RetryPo
             entry.status = "failed"
             log.error("rule %r: alert %s NOT delivered via %s and not retryable: %s",
                       alert.rule.name, alert.id, alerter.describe(), entry.last_error)
-    state.put_outbox(entry)
+    record(entry)
     return error is None
 
 
@@ -97,8 +116,11 @@ def enqueue(alerts: Sequence[Alert], alerters: Sequence[Alerter], state: StateSt
 
 def deliver(alert: Alert, alerters: Sequence[Alerter], state: StateStore, *,
             policy: RetryPolicy = RetryPolicy(), now: dt.datetime,
-            sleep: Callable[[float], None] = time.sleep) -> dict[str, bool]:
-    """Send ``alert`` through each notifier not yet done; returns notifier -> delivered."""
+            sleep: Callable[[float], None] = time.sleep,
+            record: Callable[[OutboxEntry], None] | None = None) -> dict[str, bool]:
+    """Send ``alert`` through each notifier not yet done; returns notifier -> delivered.
+    Outcomes go to ``record`` (a Recorder batching them), else straight to the store."""
+    record = record or state.put_outbox
     results: dict[str, bool] = {}
     for alerter in alerters:
         entry_id = f"{alert.id}/{alerter.name}"
@@ -109,7 +131,7 @@ def deliver(alert: Alert, alerters: Sequence[Alerter], state: StateStore, *,
         if entry is None:
             entry = OutboxEntry(entry_id, alert.id, alert.rule.name, alerter.name, alert.subject, alert.body, now)
             state.put_outbox(entry)
-        results[alerter.name] = _attempt(entry, alerter, alert, policy, sleep, state)
+        results[alerter.name] = _attempt(entry, alerter, alert, policy, sleep, record)
     return results
 
 
@@ -130,5 +152,5 @@ def retry_pending(rule_name: str, alerters: dict[str, Alerter], state: StateStor
                       entry.alerter, entry.attempts, entry.last_error)
             continue
         alert = Alert(entry.alert_id, rule, (), entry.subject, entry.body)  # type: ignore[arg-type]
-        sent += _attempt(entry, alerter, alert, policy, sleep, state)
+        sent += _attempt(entry, alerter, alert, policy, sleep, state.put_outbox)
     return sent

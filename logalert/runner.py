@@ -225,9 +225,13 @@ class RuleRunner:
         self.state.save_status(status)
         failpoints.hit("before_send")
         if plan.send:
-            for alert in result.alerts:
-                result.delivered[alert.id] = delivery.deliver(
-                    alert, self.alerters, self.state, policy=self.policy, now=now)
+            recorder = delivery.Recorder(self.state)
+            try:
+                for alert in result.alerts:
+                    result.delivered[alert.id] = delivery.deliver(
+                        alert, self.alerters, self.state, policy=self.policy, now=now, record=recorder)
+            finally:
+                recorder.flush()
 
     def _events(self, hits: list[Hit], result: RunResult) -> list[Event]:
         rule = self.rule

@@ -101,10 +101,12 @@ class EngineState(StateStore):
         # index), so records read once are kept in memory: a tick of 500 rules then costs
         # a handful of requests, not several per rule.
         self._status: dict[str, RuleStatus] = {}
+        self._no_status: set[str] = set()  # rules known to have no status record yet
         self._silences: dict[tuple[str, str], Silence] | None = None
         self._silences_loaded = 0.0
         self._pending: dict[str, OutboxEntry] | None = None
         self._known: dict[str, OutboxEntry] = {}
+        self._recorded: set[str] | None = None  # ids of every outbox record, read once
         self._aggregations: dict[tuple[str, str], Aggregation] | None = None
         self._deferred: list[RuleStatus] | None = None
 
@@ -184,13 +186,16 @@ class EngineState(StateStore):
             return
         ids = [doc_id("status", r) for r in missing]
         response = self.backend()._call("POST", f"/{self.index}/_mget", body={"ids": ids})
-        for doc in response.get("docs", []):
-            if doc.get("found"):
-                status = self._decode("status", doc["_source"], self._decode_status)
-                if status is not None:
-                    self._status[status.rule] = status
+        for name, doc in zip(missing, response.get("docs", [])):
+            status = self._decode("status", doc["_source"], self._decode_status) if doc.get("found") else None
+            if status is not None:
+                self._status[status.rule] = status
+            else:
+                self._no_status.add(name)
 
     def load_status(self, rule: str) -> RuleStatus | None:
+        if rule in self._no_status:
+            return None
         if rule not in self._status:
             doc = self._get(doc_id("status", rule))
             status = self._decode("status", doc, self._decode_status) if doc else None
@@ -206,6 +211,7 @@ class EngineState(StateStore):
                 "written": iso(dt.datetime.now(dt.timezone.utc))}
 
     def save_status(self, status: RuleStatus) -> None:
+        self._no_status.discard(status.rule)
         with self._lock:
             if self._deferred is not None:
                 self._deferred.append(copy.deepcopy(status))
@@ -324,16 +330,30 @@ class EngineState(StateStore):
                 self._known[entry_id] = copy.copy(entry)
         return entry
 
+    def _recorded_ids(self) -> set[str]:
+        """Ids of all outbox records, read once (paged): afterwards this process knows
+        every record, because it writes all new ones itself."""
+        if self._recorded is None:
+            self.backend()._call("POST", f"/{self.index}/_refresh")
+            body = {"query": {"term": {"kind": "alert"}}, "_source": ["key"],
+                    "sort": [{"created": {"order": "asc", "unmapped_type": "date"}}]}
+            ids = {str(h.source.get("key")) for h in self.backend().search_all(self.index, body, 10000)}
+            with self._lock:
+                if self._recorded is None:
+                    self._recorded = ids
+        return self._recorded
+
     def get_outbox_many(self, entry_ids: list[str]) -> dict[str, OutboxEntry]:
         found: dict[str, OutboxEntry] = {}
+        recorded = self._recorded_ids()
         unknown = []
         with self._lock:
             for entry_id in entry_ids:
                 if entry_id in self._known:
                     found[entry_id] = copy.copy(self._known[entry_id])
-                else:
+                elif entry_id in recorded:
                     unknown.append(entry_id)
-        if unknown:  # real-time multi-get: an earlier process may have recorded them
+        if unknown:  # recorded by an earlier process: read them (real-time multi-get)
             response = self.backend()._call("POST", f"/{self.index}/_mget",
                                             body={"ids": [doc_id("alert", e) for e in unknown]})
             for doc in response.get("docs", []):
@@ -358,6 +378,8 @@ class EngineState(StateStore):
         with self._lock:
             for entry in entries:
                 self._known[entry.id] = copy.copy(entry)
+                if self._recorded is not None:
+                    self._recorded.add(entry.id)
                 if self._pending is not None:
                     if entry.status == "pending":
                         self._pending[entry.id] = copy.copy(entry)
