@@ -173,7 +173,11 @@ def doc_fields(rule: Rule, doc: Event | None, moment: dt.datetime, key: Sequence
                extra: Mapping[str, Any]) -> dict[str, Any]:
     """A match's fields: the document it points at (if any), else the timestamp and the
     query_key values, plus the numbers the type adds (``extra``)."""
-    fields: dict[str, Any] = dict(doc.source) if doc is not None else {rule.timestamp_field: iso(moment)}
+    fields: dict[str, Any] = dict(doc.source) if doc is not None else {}
+    if doc is None or doc.timestamp != moment:
+        # A match found in counts happens at its checkpoint, whatever document illustrates
+        # it: the alert's timestamp is the match's (as in ElastAlert's count-based matches).
+        fields[rule.timestamp_field] = iso(moment)
     for name, value in key_fields(rule, key).items():
         if lookup(fields, name) is None:
             fields[name] = value

@@ -121,8 +121,9 @@ def test_engine_counts_give_the_same_burst_once(make_type, option):
     # the first one-minute checkpoint after the fifth event (12:05) is 12:06
     assert [(m.key, m.timestamp, m.details["count"]) for m in matches] == [(("a",), minutes(6), 5)]
     assert matches[0].doc_id is None and matches[0].fields["count"] == 5
-    # the newest document of that value before the checkpoint comes along for the alert text
-    assert matches[0].fields["host"] == "a" and matches[0].fields["@timestamp"] == "2024-05-01T12:05:00.000Z"
+    # the newest document of that value comes along for the alert text; the alert's
+    # timestamp is the checkpoint's, where the count reached the threshold
+    assert matches[0].fields["host"] == "a" and matches[0].fields["@timestamp"] == "2024-05-01T12:06:00.000Z"
     assert engine.run(rtype, Window(minutes(5), minutes(16))) == []
 
 
