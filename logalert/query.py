@@ -8,6 +8,7 @@ they are normalised here into one ``bool.filter`` list the engine understands.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping as AbcMapping  # isinstance on typing.Mapping is slow
 from typing import Any, Iterable, Mapping
 
 from logalert.rules.model import Rule
@@ -136,7 +137,7 @@ def flatten(doc: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, Any
     """Dotted keys for nested documents, as people write them in rules."""
     for key, value in doc.items():
         name = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value:
+        if isinstance(value, AbcMapping) and value:
             yield from flatten(value, name + ".")
         else:
             yield name, value
@@ -161,7 +162,7 @@ def _lookup(doc: Mapping[str, Any], dotted: str, default: Any) -> Any:
     node: Any = doc
     parts = dotted.split(".")
     for i, part in enumerate(parts):
-        if isinstance(node, Mapping):
+        if isinstance(node, AbcMapping):
             if part in node:
                 node = node[part]
                 continue

@@ -28,6 +28,8 @@ def now() -> dt.datetime:
 
 def ensure_utc(value: dt.datetime) -> dt.datetime:
     """Naive datetimes are taken as UTC, as ElastAlert does."""
+    if value.tzinfo is UTC:
+        return value
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
@@ -38,6 +40,10 @@ _ISO_Z = re.compile(r"Z$")
 
 def parse_iso(text: str) -> dt.datetime:
     """ISO 8601 incl. ``Z``, offsets and fractional seconds of any length."""
+    try:  # Python 3.11+ reads the common forms directly (this runs once per document)
+        return ensure_utc(dt.datetime.fromisoformat(text))
+    except ValueError:
+        pass
     text = text.strip()
     text = _ISO_Z.sub("+00:00", text)
     # Python before 3.11 accepts only 3 or 6 fraction digits; normalise to 6.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -82,6 +83,11 @@ def _date(value: Any) -> dt.datetime | None:
 
 def _opt_iso(value: dt.datetime | None) -> str | None:
     return iso(value) if value else None
+
+
+def _copy_status(status: RuleStatus) -> RuleStatus:
+    """A copy the caller may change (a deepcopy of the seen ids was a hot spot)."""
+    return dataclasses.replace(status, seen=dict(status.seen))
 
 
 class CorruptRecord(ValueError):
@@ -202,7 +208,7 @@ class EngineState(StateStore):
             if status is None:
                 return None
             self._status[rule] = status
-        return copy.deepcopy(self._status[rule])
+        return _copy_status(self._status[rule])
 
     def _status_doc(self, status: RuleStatus) -> dict[str, Any]:
         return {"kind": "status", "rule": status.rule, "last_end": _opt_iso(status.last_end),
@@ -214,11 +220,11 @@ class EngineState(StateStore):
         self._no_status.discard(status.rule)
         with self._lock:
             if self._deferred is not None:
-                self._deferred.append(copy.deepcopy(status))
-                self._status[status.rule] = copy.deepcopy(status)
+                self._deferred.append(_copy_status(status))
+                self._status[status.rule] = _copy_status(status)
                 return
         self._put(doc_id("status", status.rule), self._status_doc(status))
-        self._status[status.rule] = copy.deepcopy(status)
+        self._status[status.rule] = _copy_status(status)
 
     @contextlib.contextmanager
     def deferred_status(self) -> Iterator[None]:
