@@ -118,6 +118,11 @@ class RuleRunner:
     def _fail(self, plan: "Plan", exc: EngineError) -> None:
         plan.result.error = exc
         log.error("rule %r: %s", self.rule.name, exc)
+        if plan.evaluated:
+            # The rule type has counted this window's events, but the window will be run
+            # again: start it afresh so it rebuilds its memory from the engine (as after a
+            # restart) instead of counting the same events twice.
+            self.ruletype = ruletypes.get(self.rule.type)(self.rule)
         try:  # best effort: the state store may be what failed
             status = plan.status or RuleStatus(self.rule.name)
             status.error, status.last_run = str(exc), self.clock()
@@ -191,6 +196,7 @@ class RuleRunner:
         assert window is not None and status is not None
         results, events = self._answers(plan)
         result.new_hits = len(events)
+        plan.evaluated = True
         result.matches = self.ruletype.evaluate(window, results)
         selected, silences = alerting.select(rule, result.matches, self.state)
         describe = self.ruletype.describe
@@ -267,3 +273,4 @@ class Plan:
     queries: list[Query] = field(default_factory=list)
     requests: list[fetch.Request] = field(default_factory=list)
     answers: list[fetch.Answer] = field(default_factory=list)
+    evaluated: bool = False
