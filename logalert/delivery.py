@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from logalert import failpoints
+from logalert import failpoints, metrics
 from logalert.alerters.base import Alert, Alerter
 from logalert.errors import DeliveryError
 from logalert.secrets import mask
@@ -98,6 +98,8 @@ def _attempt(entry: OutboxEntry, alerter: Alerter, alert: Alert, policy: RetryPo
             entry.status = "failed"
             log.error("rule %r: alert %s NOT delivered via %s and not retryable: %s",
                       alert.rule.name, alert.id, alerter.describe(), entry.last_error)
+    outcome = "sent" if error is None else ("retrying" if entry.status == "pending" else "failed")
+    metrics.inc("logalert_alerts_total", rule=alert.rule.name, alerter=alerter.name, outcome=outcome)
     record(entry)
     return error is None
 

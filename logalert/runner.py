@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from logalert import alerters as alerter_registry
-from logalert import aggregation, alerting, delivery, failpoints, fetch, query, render, ruletypes
+from logalert import aggregation, alerting, delivery, failpoints, fetch, metrics, query, render, ruletypes
 from logalert.alerters.base import Alert, Alerter
 from logalert.backend import Backend, Pool
 from logalert.backend.base import Hit, _hit
@@ -113,7 +113,17 @@ class RuleRunner:
             except EngineError as exc:
                 self._fail(plan, exc)
         result.duration = time.monotonic() - plan.started
+        self._measure(result)
         return result
+
+    def _measure(self, result: RunResult) -> None:
+        name = self.rule.name
+        metrics.inc("logalert_rule_runs_total", rule=name, outcome="error" if result.error else "ok")
+        metrics.set_gauge("logalert_rule_run_seconds", result.duration, rule=name)
+        if result.error is None and result.window is not None:
+            metrics.inc("logalert_rule_hits_total", result.hits, rule=name)
+            metrics.inc("logalert_rule_matches_total", len(result.matches), rule=name)
+            metrics.set_gauge("logalert_rule_window_end_seconds", result.window.end.timestamp(), rule=name)
 
     def _fail(self, plan: "Plan", exc: EngineError) -> None:
         plan.result.error = exc

@@ -24,7 +24,8 @@ def receivers():
 
 def test_error_log_alerts_once_via_slack_and_email_while_a_bad_rule_fails(engine, engine_url, fresh_index, tmp_path, receivers):
     slack, smtp = receivers
-    write_config(tmp_path, engine_url)
+    port = free_port()
+    write_config(tmp_path, engine_url, health_port=port)
     write_yaml(tmp_path / "rules" / "errors.yaml", {
         "name": "Errors in checkout",
         "index": f"{fresh_index}-*",
@@ -79,6 +80,11 @@ def test_error_log_alerts_once_via_slack_and_email_while_a_bad_rule_fails(engine
         assert mails[0]["to"] == ["oncall@example.org"]
         assert "checkout says: payment gateway timeout" in mails[0]["body"]
         assert proc.poll() is None, "the daemon must keep running"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            exposition = response.read().decode()
+        assert 'logalert_alerts_total{alerter="slack",outcome="sent",rule="Errors in checkout"} 1' in exposition
+        assert 'logalert_alerts_total{alerter="email",outcome="sent",rule="Errors in checkout"} 1' in exposition
+        assert 'logalert_rule_runs_total{outcome="error",rule="Rejected query"}' in exposition
     finally:
         code = stop_daemon(proc)
     log = (tmp_path / "daemon.log").read_text()
@@ -104,6 +110,11 @@ def test_engine_down_at_startup_daemon_keeps_retrying(tmp_path):
             health = json.load(response)
         assert response.status == 200 and health["status"] == "ok"
         assert "cannot reach the search engine" in health["rules"]["r"]["error"]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            exposition = response.read().decode()
+        runs = [line for line in exposition.splitlines()
+                if line.startswith('logalert_rule_runs_total{outcome="error",rule="r"}')]
+        assert runs and float(runs[0].split()[-1]) >= 2
     finally:
         code = stop_daemon(proc)
     assert code == 0
