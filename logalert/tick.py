@@ -39,8 +39,9 @@ def run_tick(runners: Sequence[RuleRunner], state: StateStore, executor: Executo
             for start in range(0, len(runners), CHUNK):
                 results.extend(_chunk(runners[start:start + CHUNK], executor, window_for, send))
     except EngineError as exc:
-        # Statuses not written: the next tick re-evaluates these windows; the outbox
-        # keeps that from repeating alerts.
+        # Statuses not written to the index (this process goes on from its memory): a
+        # restart before the next successful write re-evaluates these windows, and the
+        # outbox keeps that from repeating alerts.
         log.error("writing rule statuses failed: %s", exc)
     return results
 
