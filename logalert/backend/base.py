@@ -5,7 +5,6 @@ official client). Engine errors become EngineError carrying the engine's own rea
 from __future__ import annotations
 
 import json
-import re
 import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -110,19 +109,6 @@ class Backend(ABC):
         check_shards(response)
         return response
 
-    def validate_query(self, index: str, query: Mapping[str, Any]) -> str | None:
-        """The engine's reason when it would refuse ``query``, else None. A search can
-        skip every shard whose time range misses the window without parsing the query,
-        so a broken query_string might otherwise go unnoticed until logs arrive."""
-        response = self._call("POST", f"/{_path(index)}/_validate/query",
-                              params={"explain": "true", "ignore_unavailable": "true"}, body={"query": query})
-        if response.get("valid", True):
-            return None
-        for item in response.get("explanations") or []:
-            if not item.get("valid", True) and item.get("error"):
-                return _java_error(str(item["error"]))
-        return "the engine says the query is not valid"
-
     def count(self, index: str, body: Mapping[str, Any]) -> int:
         response = self._call("POST", f"/{_path(index)}/_count", params={"ignore_unavailable": "true"}, body=body)
         check_shards(response)
@@ -214,18 +200,6 @@ class Backend(ABC):
     @abstractmethod
     def _close_pit(self, pit_id: str) -> None:
         """Release a point in time (the request shape differs per flavour)."""
-
-
-_JAVA_CLASS = re.compile(r"(?:[a-z_$][\w$]*\.)+[A-Z][\w$]*(?:Exception|Error)(?::\s*|\[)")
-
-
-def _java_error(text: str) -> str:
-    """``[idx/uuid] …QueryShardException[…]; nested: …; org.apache…ParseException: Cannot parse …``
-    (OpenSearch and Elasticsearch word it slightly differently) -> ``Cannot parse …``:
-    the last cause, without Java class names."""
-    parts = [p.strip(" ;]") for p in _JAVA_CLASS.split(text)]
-    parts = [p for p in parts if p]
-    return parts[-1] if parts else text
 
 
 def _hit(raw: Mapping[str, Any]) -> Hit:

@@ -154,19 +154,6 @@ def test_search_raises_on_partial_shard_failure_and_quotes_the_index_path():
         backend.search("logstash-2024.05.01,logs-*", {"query": {"match_all": {}}})
     assert backend.calls[0][:3] == ("POST", "/logstash-2024.05.01,logs-*/_search", {"ignore_unavailable": "true"})
 
-
-def test_validate_query_returns_the_engine_reason_without_java_class_names():
-    error = ("[logs/Xb3k] QueryShardException[Failed to parse query [message:/ERROR]]; nested: "
-             f"ParseException[Cannot parse 'message:/ERROR': {LEXICAL}]; nested: TokenMgrError[{LEXICAL}];; "
-             f"org.apache.lucene.queryparser.classic.ParseException: Cannot parse 'message:/ERROR': {LEXICAL}")
-    backend = Canned({"valid": False, "explanations": [{"index": "logs", "valid": False, "error": error}]},
-                     {"valid": True, "explanations": []})
-    assert backend.validate_query("logs", {"query_string": {"query": "message:/ERROR"}}) == \
-        f"Cannot parse 'message:/ERROR': {LEXICAL}"
-    assert backend.validate_query("logs", {"match_all": {}}) is None
-    assert backend.calls[0][1] == "/logs/_validate/query"
-
-
 def test_count_and_version():
     backend = Canned({"count": 17, "_shards": {"total": 1, "successful": 1, "failed": 0}})
     assert backend.count("logs-*", {"query": {"match_all": {}}}) == 17
