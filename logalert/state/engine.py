@@ -169,6 +169,11 @@ class EngineState(StateStore):
                                                       "sort": [{"written": {"order": "asc", "unmapped_type": "date"}}]})
         return [h["_source"] for h in response["hits"]["hits"]]
 
+    def _records(self, what: str, query: Mapping[str, Any], decode: Callable[[dict[str, Any]], Any],
+                 size: int = 1000) -> list[Any]:
+        """The decodable records a search finds; damaged ones are logged and skipped."""
+        return [r for r in (self._decode(what, d, decode) for d in self._search(query, size)) if r is not None]
+
     def _decode(self, what: str, doc: dict[str, Any], decode: Callable[[dict[str, Any]], Any]) -> Any:
         try:
             return decode(doc)
@@ -260,8 +265,7 @@ class EngineState(StateStore):
                               reason=str(failed[0]["index"]["error"])[:300])
 
     def all_status(self) -> list[RuleStatus]:
-        docs = self._search({"term": {"kind": "status"}})
-        return [s for s in (self._decode("status", d, self._decode_status) for d in docs) if s]
+        return self._records("status", {"term": {"kind": "status"}}, self._decode_status)
 
     # --- silences ------------------------------------------------------------------
     def _silence(self, doc: dict[str, Any]) -> Silence:
@@ -274,14 +278,10 @@ class EngineState(StateStore):
     def _silence_cache(self) -> dict[tuple[str, str], Silence]:
         now = time.monotonic()
         if self._silences is None or now - self._silences_loaded > self.SILENCE_REFRESH_SECONDS:
-            docs = self._search({"term": {"kind": "silence"}})
-            fresh = {(s.rule, s.key): s for s in (self._decode("silence", d, self._silence) for d in docs) if s}
+            # _search refreshes first, so our own writes are in the answer; replacing the
+            # cache whole also drops silences another process removed.
+            fresh = {(x.rule, x.key): x for x in self.list_silences()}
             with self._lock:
-                if self._silences is not None:
-                    # Keep our own newer writes that the search may not show yet.
-                    for k, mine in self._silences.items():
-                        if k not in fresh or fresh[k].until < mine.until:
-                            fresh[k] = mine
                 self._silences, self._silences_loaded = fresh, now
         return self._silences
 
@@ -310,8 +310,7 @@ class EngineState(StateStore):
         return len(doomed)
 
     def list_silences(self) -> list[Silence]:
-        docs = self._search({"term": {"kind": "silence"}})
-        return [s for s in (self._decode("silence", d, self._silence) for d in docs) if s]
+        return self._records("silence", {"term": {"kind": "silence"}}, self._silence)
 
     # --- outbox --------------------------------------------------------------------
     def _entry(self, doc: dict[str, Any]) -> OutboxEntry:
@@ -417,7 +416,7 @@ class EngineState(StateStore):
         query: dict[str, Any] = {"bool": {"filter": [{"term": {"kind": "alert"}}]}}
         if rule is not None:
             query["bool"]["filter"].append({"term": {"rule": rule}})
-        return [e for e in (self._decode("alert", d, self._entry) for d in self._search(query, size)) if e]
+        return self._records("alert", query, self._entry, size)
 
     # --- aggregation ---------------------------------------------------------------
     def _aggregation(self, doc: dict[str, Any]) -> Aggregation:
@@ -429,8 +428,8 @@ class EngineState(StateStore):
 
     def _aggregation_cache(self) -> dict[tuple[str, str], Aggregation]:
         if self._aggregations is None:
-            docs = self._search({"term": {"kind": "aggregation"}}, size=10000)
-            found = {(a.rule, a.key): a for a in (self._decode("aggregation", d, self._aggregation) for d in docs) if a}
+            records = self._records("aggregation", {"term": {"kind": "aggregation"}}, self._aggregation, 10000)
+            found = {(a.rule, a.key): a for a in records}
             with self._lock:
                 if self._aggregations is None:
                     self._aggregations = found

@@ -147,3 +147,14 @@ def test_init_status_and_silence_commands(engine, engine_url, fresh_index, tmp_p
     assert "removed 1 silence(s)" in removed.stdout
     text = logalert("status", "--config", str(config), cwd=tmp_path)
     assert "cli rule" in text.stdout and "alerts: 0 pending, 0 failed" in text.stdout
+
+
+def test_a_silence_removed_from_the_cli_leaves_the_daemons_cache(engine_url, state):
+    daemon_view = state
+    daemon_view.SILENCE_REFRESH_SECONDS = 0.0  # refresh at every look, as after 30 s
+    until = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
+    daemon_view.put_silence(Silence("r", "*", until, 0, "manual"))
+    assert daemon_view.get_silence("r", "*") is not None
+    cli_view = EngineState(lambda: connect(engine_options(engine_url)), state.index)
+    assert cli_view.remove_silence("r") == 1
+    assert daemon_view.get_silence("r", "*") is None
