@@ -23,10 +23,10 @@ from logalert.config import Config, load_config
 from logalert.errors import ConfigError, EngineError
 from logalert.rules import load_folder, load_rule
 from logalert.timeutil import iso, now, parse_cli_time
-from logalert.window import Window
+from logalert.run.window import Window
 
 if TYPE_CHECKING:
-    from logalert.backend import Pool
+    from logalert.engine import Pool
 
 # Engine clients, Jinja and the runner load only for the commands that use them:
 # `validate` in CI and `test-rule --schema-only` start faster without them.
@@ -64,8 +64,8 @@ def _time(value: str | None, name: str) -> dt.datetime | None:
 
 def _writeback(config: Config, pool: Pool) -> Any:
     """The daemon's state: the writeback index on the config's engine."""
-    from logalert.backend import CONNECTION_OPTIONS
-    from logalert.state.engine import EngineState
+    from logalert.engine import CONNECTION_OPTIONS
+    from logalert.state.writeback import EngineState
 
     key = ("writeback",) + tuple(config.get(k) for k in CONNECTION_OPTIONS)
     return EngineState(lambda: pool.get(key, config.options), config["writeback_index"])
@@ -97,9 +97,10 @@ def cmd_test_rule(args: argparse.Namespace) -> int:
     if args.schema_only:
         out(f"{args.rule}: rule {rule.name!r} is valid")
         return EXIT_OK
-    from logalert import query, render
-    from logalert.backend import Pool, connect, describe_target
-    from logalert.runner import RuleRunner
+    from logalert.engine import query
+    from logalert.notify import render
+    from logalert.engine import Pool, connect, describe_target
+    from logalert.run.runner import RuleRunner
     from logalert.state import MemoryState
 
     end = _time(args.end, "end") or now()
@@ -109,7 +110,7 @@ def cmd_test_rule(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     window = Window(start, end)
     if not args.verbose:  # the report below states the error once
-        logging.getLogger("logalert.runner").setLevel(logging.CRITICAL)
+        logging.getLogger("logalert.run.runner").setLevel(logging.CRITICAL)
     report: dict[str, Any] = {"rule": rule.name, "file": rule.file, "type": rule.type,
                               "engine": describe_target(rule.options), "window": [iso(start), iso(end)]}
     try:
@@ -169,8 +170,8 @@ def _report(args: argparse.Namespace, report: dict[str, Any], code: int) -> int:
 
 # --- run ---------------------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace) -> int:
-    from logalert.backend import Pool
-    from logalert.scheduler import Daemon
+    from logalert.engine import Pool
+    from logalert.daemon.scheduler import Daemon
 
     config = _config(args.config)
     paths = args.rule or [config.rules_folder]
@@ -190,7 +191,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     daemon.start()
     health = None
     if int(config.get("health_port") or 0):
-        from logalert.health import serve
+        from logalert.daemon.health import serve
 
         health = serve(int(config["health_port"]), daemon)
     daemon.wait(stop)
@@ -206,8 +207,8 @@ def _run_once(config: Config, paths: list[str], state: Any, pool: Pool,
     """Every rule once, as one tick (their searches share _msearch requests)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from logalert.runner import RuleRunner
-    from logalert.tick import run_tick
+    from logalert.run.runner import RuleRunner
+    from logalert.run.tick import run_tick
 
     result = load_folder(paths, config)
     for problem in result.problems:
@@ -241,7 +242,7 @@ def _run_once(config: Config, paths: list[str], state: Any, pool: Pool,
 
 # --- init / status / silence -------------------------------------------------------------
 def _state_or_exit(args: argparse.Namespace) -> tuple[Config, Any]:
-    from logalert.backend import Pool
+    from logalert.engine import Pool
 
     config = _config(args.config)
     return config, _writeback(config, Pool())
@@ -292,7 +293,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_silence(args: argparse.Namespace) -> int:
-    from logalert.alerting import ALL_KEYS
+    from logalert.run.realert import ALL_KEYS
     from logalert.state.base import Silence
 
     config, state = _state_or_exit(args)
@@ -322,7 +323,7 @@ def cmd_silence(args: argparse.Namespace) -> int:
 
 
 def _duration(text: str) -> dt.timedelta:
-    from logalert.config import _SHORT_SPAN, _SHORT_UNITS
+    from logalert.config.settings import _SHORT_SPAN, _SHORT_UNITS
 
     match = _SHORT_SPAN.match(text.strip())
     if not match:

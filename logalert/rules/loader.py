@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Iterator
 
-from logalert import alerters, ruletypes, schema, secrets
+from logalert import ruletypes, secrets
+from logalert.notify import alerters
+from logalert.config import schema
 from logalert.config import Config
 from logalert.errors import ConfigError, Problem
 from logalert.rules.model import AlertTarget, Rule
-from logalert.yamlfile import LineList, LineMap, load_yaml_file, plain
+from logalert.config.yamlfile import LineList, LineMap, load_yaml_file, plain
 
 # Config options that are also rule defaults (a rule may override each).
 INHERITED = (

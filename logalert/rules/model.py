@@ -85,6 +85,6 @@ class Rule:
     @property
     def connection(self) -> tuple[Any, ...]:
         """Identity of the engine this rule talks to; rules sharing it share a client."""
-        from logalert.backend import CONNECTION_OPTIONS
+        from logalert.engine import CONNECTION_OPTIONS
 
         return tuple(self.options.get(k) for k in CONNECTION_OPTIONS)

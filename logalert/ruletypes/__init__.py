@@ -1,5 +1,5 @@
 """Rule types by the name used in ``type:``. Adding one: a module here, a schema in
-``logalert/schema/ruletypes/NAME.json`` and one line below."""
+``logalert/config/schema/ruletypes/NAME.json`` and one line below."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from logalert.ruletypes.base import Event, Match, RuleType, key_of
-from logalert.window import Window
+from logalert.run.window import Window
 
 
 class AnyRule(RuleType):

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Mapping, Sequence
 
 from logalert.errors import EngineError
-from logalert.query import lookup
+from logalert.engine.query import lookup
 from logalert.rules.model import Rule
-from logalert.window import Window
+from logalert.run.window import Window
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from logalert.ruletypes.common import (
     bucket_start, by_key, doc_fields, floor_to, hashable, histogram_agg, terms_size, walk_keys,
 )
 from logalert.timeutil import iso
-from logalert.window import Window
+from logalert.run.window import Window
 
 
 class BucketedRule(RuleType):

@@ -20,9 +20,9 @@ from logalert.ruletypes.common import (
     by_key, doc_fields, grid, hashable, key_phrase, latest_doc_agg, latest_event, pick_step, ranges_agg,
     terms_size, time_of_value, turning_points, walk_keys,
 )
-from logalert.ruletypes.metrics import bounds_check
+from logalert.ruletypes.metric_agg import bounds_check
 from logalert.timeutil import iso, pretty_span
-from logalert.window import Window
+from logalert.run.window import Window
 
 MAX_CHECKPOINTS = 60
 

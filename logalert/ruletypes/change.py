@@ -13,12 +13,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Sequence
 
-from logalert.query import lookup
+from logalert.engine.query import lookup
 from logalert.rules.model import Rule
 from logalert.ruletypes.base import Event, Match, Query, RuleType, key_of
 from logalert.ruletypes.common import hits_queries, key_phrase, live_and_replay
 from logalert.timeutil import iso
-from logalert.window import Window
+from logalert.run.window import Window
 
 
 class ChangeRule(RuleType):

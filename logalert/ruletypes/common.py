@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
-from logalert.query import lookup
+from logalert.engine.query import lookup
 from logalert.rules.model import Rule
 from logalert.ruletypes.base import Event, Query
 from logalert.timeutil import iso, parse_doc_time

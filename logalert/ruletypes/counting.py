@@ -22,7 +22,7 @@ import bisect
 import datetime as dt
 from typing import Any, ClassVar, Mapping, Sequence
 
-from logalert.query import lookup
+from logalert.engine.query import lookup
 from logalert.rules.model import Rule
 from logalert.ruletypes.base import Event, Query, RuleType, key_of
 from logalert.ruletypes.common import (
@@ -30,7 +30,7 @@ from logalert.ruletypes.common import (
     hits_queries, live_and_replay, pick_step, terms_size, to_ms, walk_keys,
 )
 from logalert.timeutil import pretty_span
-from logalert.window import Window
+from logalert.run.window import Window
 
 EPSILON = dt.timedelta(microseconds=1)
 NEVER = dt.datetime.min.replace(tzinfo=dt.timezone.utc)

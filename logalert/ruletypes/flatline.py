@@ -18,7 +18,7 @@ from logalert.ruletypes.base import Event, Match
 from logalert.ruletypes.common import doc_fields, key_order, key_phrase, turning_points
 from logalert.ruletypes.counting import CountingRule
 from logalert.timeutil import iso
-from logalert.window import Window
+from logalert.run.window import Window
 
 
 class FlatlineRule(CountingRule):

@@ -18,7 +18,7 @@ from logalert.ruletypes.common import doc_fields, hashable, key_phrase
 from logalert.ruletypes.counting import EPSILON, NEVER, CountingRule, EventSeries
 from logalert.rules.model import Rule
 from logalert.timeutil import iso
-from logalert.window import Window
+from logalert.run.window import Window
 
 
 class FrequencyRule(CountingRule):

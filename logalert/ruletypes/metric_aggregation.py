@@ -11,7 +11,7 @@ from typing import Any, Mapping
 from logalert.ruletypes.base import Match
 from logalert.ruletypes.bucketed import BucketedRule, outside
 from logalert.ruletypes.common import key_phrase, number
-from logalert.ruletypes.metrics import bounds_check, metric_agg, metric_check, metric_name, metric_value
+from logalert.ruletypes.metric_agg import bounds_check, metric_agg, metric_check, metric_name, metric_value
 
 
 class MetricAggregationRule(BucketedRule):

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from logalert.query import normalise_filter
+from logalert.engine.query import normalise_filter
 from logalert.ruletypes.base import Match
 from logalert.ruletypes.bucketed import BucketedRule, outside
 from logalert.ruletypes.common import key_phrase, number
-from logalert.ruletypes.metrics import bounds_check
+from logalert.ruletypes.metric_agg import bounds_check
 
 
 class PercentageMatchRule(BucketedRule):

@@ -20,7 +20,7 @@ from logalert.ruletypes.base import Event, Match
 from logalert.ruletypes.common import doc_fields, key_phrase, number
 from logalert.ruletypes.counting import NEVER, CountingRule
 from logalert.timeutil import iso, pretty_span
-from logalert.window import Window
+from logalert.run.window import Window
 
 
 def spike_direction(rule: Rule, cur: float | None, ref: float | None, *, counts: bool) -> str | None:

@@ -18,9 +18,9 @@ from logalert.ruletypes.base import Match, Query, RuleType
 from logalert.ruletypes.common import (
     by_key, doc_fields, grid, hashable, latest_doc_agg, latest_event, pick_step, ranges_agg, terms_size, walk_keys,
 )
-from logalert.ruletypes.metrics import metric_agg, metric_check, metric_name, metric_value
+from logalert.ruletypes.metric_agg import metric_agg, metric_check, metric_name, metric_value
 from logalert.ruletypes.spike import spike_details, spike_direction, spike_text
-from logalert.window import Window
+from logalert.run.window import Window
 
 MAX_CHECKPOINTS = 30
 

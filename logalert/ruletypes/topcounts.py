@@ -15,7 +15,7 @@ from typing import Any, Sequence
 from logalert.rules.model import Rule
 from logalert.ruletypes.base import Match, Query
 from logalert.ruletypes.common import by_key, walk_keys
-from logalert.window import Window
+from logalert.run.window import Window
 
 
 def raw_field(rule: Rule, name: str) -> str:

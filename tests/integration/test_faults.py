@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from logalert.backend import connect
-from logalert.state.engine import EngineState
+from logalert.engine import connect
+from logalert.state.writeback import EngineState
 from tests.integration.helpers import engine_options, start_daemon, stop_daemon, wait_log, write_config, write_yaml
 from tests.support.efk import bulk_load, efk_doc, make_client
 from tests.support.receivers import Behaviour, WebhookReceiver

@@ -9,14 +9,14 @@ import uuid
 
 import pytest
 
-from logalert.alerters.base import Alert, Alerter
-from logalert.backend import Pool, connect
+from logalert.notify.alerters.base import Alert, Alerter
+from logalert.engine import Pool, connect
 from logalert.config import load_config
 from logalert.errors import EngineError
 from logalert.rules import load_rule
-from logalert.runner import RuleRunner
+from logalert.run.runner import RuleRunner
 from logalert.state.base import RuleStatus, Silence
-from logalert.state.engine import EngineState
+from logalert.state.writeback import EngineState
 from tests.integration.helpers import engine_options, logalert, write_config, write_yaml
 from tests.support.efk import bulk_load, efk_doc
 
@@ -97,7 +97,7 @@ def test_damaged_and_foreign_records_are_reported_and_skipped(engine, state, cap
     # Someone else's documents and a damaged one of ours.
     backend.index(state.index, {"kind": "silence", "rule": "x"}, refresh=True)
     backend.index(state.index, {"hello": "world"}, refresh=True)
-    from logalert.state.engine import doc_id
+    from logalert.state.writeback import doc_id
 
     backend.index(state.index, {"kind": "status", "rule": "broken", "seen": {"a": "not a time"}}, id=doc_id("status", "broken"))
     assert state.load_status("broken") is None

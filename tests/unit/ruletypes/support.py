@@ -11,10 +11,10 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import yaml
 
-from logalert.query import lookup
+from logalert.engine.query import lookup
 from logalert.ruletypes.base import Event, Query
 from logalert.timeutil import iso, parse_doc_time
-from logalert.window import Window
+from logalert.run.window import Window
 
 UTC = dt.timezone.utc
 T0 = dt.datetime(2024, 5, 1, 12, 0, tzinfo=UTC)

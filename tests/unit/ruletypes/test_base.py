@@ -7,7 +7,7 @@ import pytest
 
 from logalert.errors import ConfigError, EngineError
 from logalert.ruletypes.base import Query, refusal
-from logalert.window import Window
+from logalert.run.window import Window
 from .support import doc, minutes, rule_text
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from logalert.window import Window
+from logalert.run.window import Window
 from .support import doc, minutes
 
 BASE = dict(threshold=3, timeframe={"minutes": 5}, run_every={"minutes": 1}, realert={"minutes": 0})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from logalert.window import Window
+from logalert.run.window import Window
 from .support import doc, minutes
 
 BASE = dict(num_events=5, timeframe={"minutes": 10}, realert={"minutes": 0})

@@ -1,0 +1,131 @@
+"""Global configuration: config.yaml, then LOGALERT_* environment overrides.
+
+Containers are configured by environment, so every option can come from
+``LOGALERT_<OPTION>``; secrets can also come from a file (``es_password_file``)
+so they never sit in a ConfigMap.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping
+
+import yaml
+
+from logalert import secrets
+from logalert.config import schema
+from logalert.errors import ConfigError, Problem
+from logalert.timeutil import to_timedelta
+from logalert.config.yamlfile import LineMap, load_yaml_file
+
+ENV_PREFIX = "LOGALERT_"
+
+DEFAULTS: dict[str, Any] = {
+    "es_host": "localhost",
+    "es_port": 9200,
+    "use_ssl": False,
+    "verify_certs": True,
+    "rules_folder": "rules",
+    "run_every": {"minutes": 1},
+    "buffer_time": {"minutes": 15},
+    "query_delay": {"seconds": 0},
+    "writeback_index": "logalert_status",
+    "alert_time_limit": {"days": 2},
+    "old_query_limit": {"weeks": 1},
+    "max_threads": 10,
+    "max_query_size": 10000,
+    "es_conn_timeout": 20,
+    "scan_subdirectories": True,
+}
+
+# Options whose value is a file holding a secret, and the option it fills.
+SECRET_FILES = {"es_password_file": "es_password", "es_api_key_file": "es_api_key"}
+
+_SHORT_SPAN = re.compile(r"^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)$")
+_SHORT_UNITS = {"ms": "milliseconds", "s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+@dataclass(frozen=True)
+class Config:
+    """The loaded global config; ``options`` is read-only and also feeds rule defaults."""
+
+    path: str | None
+    options: Mapping[str, Any]
+    warnings: tuple[Problem, ...] = field(default=())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.options[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.options.get(key, default)
+
+    def span(self, key: str) -> dt.timedelta:
+        return to_timedelta(self.options[key])
+
+    @property
+    def rules_folder(self) -> str:
+        folder = self.options["rules_folder"]
+        if self.path and not os.path.isabs(folder):
+            return os.path.join(os.path.dirname(os.path.abspath(self.path)), folder)
+        return folder
+
+
+def _env_value(raw: str, option: str) -> Any:
+    """Environment values are YAML scalars; ``30s``/``5m``/``2h`` are spans for span options."""
+    prop = schema.load("config.json")["properties"].get(option, {})
+    if prop.get("$ref", "").endswith("span"):
+        short = _SHORT_SPAN.match(raw.strip())
+        if short:
+            return {_SHORT_UNITS[short.group(2)]: float(short.group(1))}
+    if prop.get("type") == "string":
+        return raw
+    try:
+        return yaml.safe_load(raw)
+    except yaml.YAMLError:
+        return raw
+
+
+def load_config(path: str | None, environ: Mapping[str, str] | None = None) -> Config:
+    """Load ``path`` (may be None: defaults + environment), validate, apply overrides."""
+    environ = os.environ if environ is None else environ
+    doc: Any = LineMap()
+    label = path or "<environment>"
+    if path:
+        doc = load_yaml_file(path)
+        if doc is None:
+            doc = LineMap()
+        if not isinstance(doc, dict):
+            raise ConfigError([Problem(path, 1, None, "the config file must be a mapping of options")])
+    known = schema.option_names("config.json")
+    for key, raw in environ.items():
+        if not key.startswith(ENV_PREFIX):
+            continue
+        option = key[len(ENV_PREFIX):].lower()
+        if option in known:
+            doc[option] = _env_value(raw, option)
+            if isinstance(doc, LineMap):
+                doc.pos[option] = (f"${key}", 0)
+    problems = schema.check(doc, "config.json", label)
+    if problems:
+        raise ConfigError(problems)
+    options = dict(DEFAULTS)
+    options.update(doc)
+    for file_option, target in SECRET_FILES.items():
+        if options.get(file_option):
+            try:
+                with open(options[file_option], encoding="utf-8") as handle:
+                    options[target] = handle.read().strip()
+            except OSError as exc:
+                pos = doc.pos.get(file_option, (label, None)) if isinstance(doc, LineMap) else (label, None)
+                raise ConfigError([Problem(pos[0], pos[1], file_option, f"cannot read secret file: {exc.strerror}")]) from None
+    secrets.register_options(options)
+    warnings = []
+    for key in doc:
+        if key not in known:
+            pos = doc.pos.get(key, (label, None)) if isinstance(doc, LineMap) else (label, None)
+            warnings.append(Problem(pos[0], pos[1], str(key), "unknown option, ignored" + schema.did_you_mean(str(key), known), fatal=False))
+    return Config(path, MappingProxyType(options), tuple(warnings))

@@ -1,0 +1,1 @@
+"""The long-running process: scheduler, hot reload, health and metrics endpoint."""

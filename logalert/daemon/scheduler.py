@@ -1,0 +1,175 @@
+"""The daemon: APScheduler ticks, hot reload, graceful shutdown.
+
+Rules with the same run_every share one job (a tick), so their searches travel
+together in _msearch batches (``logalert.run.tick``). A tick never overlaps itself, so
+one rule never runs twice at once (max_instances=1); missed ticks are coalesced;
+a bounded pool (max_threads) finishes the rules of a tick. The scheduler knows
+nothing about rule types or engines.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from typing import Callable
+
+from concurrent.futures import ThreadPoolExecutor as FuturesPool
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from logalert.engine import Pool
+from logalert.config import Config
+from logalert.rules import Rule, load_folder, rule_files
+from logalert.run.runner import RuleRunner
+from logalert.state.base import StateStore
+from logalert.run.tick import run_tick
+
+log = logging.getLogger(__name__)
+
+RELOAD_SECONDS = 10.0
+
+
+class Daemon:
+    def __init__(self, config: Config, rule_paths: list[str], state: StateStore, pool: Pool | None = None):
+        self.config = config
+        self.rule_paths = rule_paths
+        self.state = state
+        self.pool = pool or Pool()
+        self.runners: dict[str, RuleRunner] = {}
+        self._fingerprint = ""
+        self._extra_files: set[str] = set()
+        self._stopping = threading.Event()
+        self.workers = FuturesPool(max_workers=int(config["max_threads"]), thread_name_prefix="rule")
+        self.scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(max_workers=4)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+            timezone="UTC",
+        )
+
+    # --- rules -------------------------------------------------------------------
+    def fingerprint(self) -> str:
+        """Changes whenever a rule file or a file it imports changes, including a
+        Kubernetes ConfigMap swap (the ``..data`` symlink moves; stat follows it)."""
+        digest = hashlib.sha1()
+        files = sorted(set(rule_files(self.rule_paths)) | self._extra_files)
+        for path in files:
+            try:
+                st = os.stat(path)
+                digest.update(f"{path}\0{st.st_mtime_ns}\0{st.st_size}\0{st.st_ino}\n".encode())
+            except OSError:
+                digest.update(f"{path}\0missing\n".encode())
+        return digest.hexdigest()
+
+    def load(self) -> int:
+        """(Re)load rules. A file that became invalid keeps its last good version
+        running; returns the number of fatal problems found."""
+        self._fingerprint = self.fingerprint()
+        result = load_folder(self.rule_paths, self.config)
+        for problem in result.problems:
+            (log.error if problem.fatal else log.warning)("%s", problem)
+        broken_files = {p.file for p in result.errors}
+        new = {rule.name: rule for rule in result.rules}
+        self._extra_files = {pos[0] for r in result.rules for pos in r.positions.values() if not pos[0].startswith("$")}
+        for name, runner in list(self.runners.items()):
+            if name in new:
+                continue
+            if runner.rule.file in broken_files:
+                log.error("rule %r: %s is invalid now; the last good version keeps running", name, runner.rule.file)
+                continue
+            log.info("rule %r removed", name)
+            self._unschedule(name)
+        for name, rule in new.items():
+            current = self.runners.get(name)
+            if current is not None and current.rule.options == rule.options:
+                continue
+            if rule.get("is_enabled") is False:
+                log.info("rule %r is disabled (is_enabled: false)", name)
+                if current is not None:
+                    self._unschedule(name)
+                continue
+            self._schedule(rule, replace=current is not None)
+        return len(result.errors)
+
+    def _schedule(self, rule: Rule, replace: bool) -> None:
+        try:
+            runner = RuleRunner(rule, self.pool, self.state)
+        except Exception as exc:  # noqa: BLE001 - one rule's setup failure must not stop the rest
+            log.error("rule %r (%s): cannot start: %s", rule.name, rule.file, exc)
+            return
+        old = self.runners.get(rule.name)
+        self.runners[rule.name] = runner
+        if old is not None and old.rule.run_every != rule.run_every:
+            self._drop_tick_if_unused(old.rule.run_every.total_seconds())
+        seconds = rule.run_every.total_seconds()
+        job_id = f"tick-{seconds:g}s"
+        if self.scheduler.get_job(job_id) is None:
+            self.scheduler.add_job(self._run_tick, IntervalTrigger(seconds=seconds, timezone="UTC"), args=[seconds],
+                                   id=job_id, name=f"rules every {seconds:g}s", next_run_time=_now())
+        log.info("rule %r %s: %s every %s", rule.name, "reloaded" if replace else "loaded", rule.type, rule.run_every)
+
+    def _unschedule(self, name: str) -> None:
+        runner = self.runners.pop(name, None)
+        if runner is not None:
+            self._drop_tick_if_unused(runner.rule.run_every.total_seconds())
+
+    def _drop_tick_if_unused(self, seconds: float) -> None:
+        if any(r.rule.run_every.total_seconds() == seconds for r in self.runners.values()):
+            return
+        job_id = f"tick-{seconds:g}s"
+        if self.scheduler.get_job(job_id):
+            self.scheduler.remove_job(job_id)
+
+    def _run_tick(self, seconds: float) -> None:
+        if self._stopping.is_set():
+            return
+        runners = [r for r in list(self.runners.values()) if r.rule.run_every.total_seconds() == seconds]
+        for result in run_tick(runners, self.state, self.workers):
+            if result.window is not None and result.error is None:
+                log.info("rule %r: %d hits, %d matches, %d alerts in [%s, %s) (%.2fs)", result.rule, result.hits,
+                         result.match_count, result.alert_count, result.window.start.isoformat(timespec="seconds"),
+                         result.window.end.isoformat(timespec="seconds"), result.duration)
+
+    def _maybe_reload(self) -> None:
+        if self.fingerprint() != self._fingerprint:
+            log.info("rules changed on disk; reloading")
+            self.load()
+
+    # --- lifecycle -----------------------------------------------------------------
+    def start(self) -> None:
+        self.load()
+        self.scheduler.add_job(self._maybe_reload, IntervalTrigger(seconds=RELOAD_SECONDS, timezone="UTC"),
+                               id="__reload__", name="reload rules")
+        self.scheduler.start()
+        log.info("logalert running %d rule(s); Ctrl-C or SIGTERM stops", len(self.runners))
+
+    def stop(self, timeout: float = 30.0) -> bool:
+        """Stop scheduling and let in-flight runs finish (up to ``timeout``)."""
+        self._stopping.set()
+        done = threading.Event()
+
+        def shutdown() -> None:
+            self.scheduler.shutdown(wait=True)
+            done.set()
+
+        threading.Thread(target=shutdown, daemon=True).start()
+        finished = done.wait(timeout)
+        if not finished:
+            log.warning("in-flight rule runs did not finish within %.0fs", timeout)
+        self.workers.shutdown(wait=False, cancel_futures=True)
+        self.pool.close()
+        return finished
+
+    def wait(self, stop: threading.Event, on_tick: Callable[[], None] | None = None) -> None:
+        while not stop.wait(1.0):
+            if on_tick:
+                on_tick()
+
+
+def _now():
+    import datetime as dt
+
+    return dt.datetime.now(dt.timezone.utc)

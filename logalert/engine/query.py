@@ -1,0 +1,173 @@
+"""Search bodies from a rule: its filters, the window's time range, the indices.
+
+ElastAlert rule files wrap filters in several historic shapes
+(``- query: {query_string: …}``, bare ``term``/``range``…, old ``not``/``and``/``or``);
+they are normalised here into one ``bool.filter`` list the engine understands.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping as AbcMapping  # isinstance on typing.Mapping is slow
+from typing import Any, Iterable, Mapping
+
+from logalert.rules.model import Rule
+from logalert.timeutil import format_doc_time
+from logalert.run.window import Window
+
+
+def normalise_filter(item: Mapping[str, Any]) -> dict[str, Any]:
+    """One rule filter entry as a query DSL clause."""
+    if len(item) != 1:
+        return {"bool": {"filter": [normalise_filter({k: v}) for k, v in item.items()]}}
+    kind, body = next(iter(item.items()))
+    if kind == "query":
+        # ElastAlert's wrapper: {query: {query_string: …}} or {query: {match: …}}
+        return normalise_filter(body) if isinstance(body, Mapping) and body else {"match_all": {}}
+    if kind == "not":
+        return {"bool": {"must_not": [normalise_filter(body)]}}
+    if kind == "and":
+        return {"bool": {"filter": [normalise_filter(f) for f in body]}}
+    if kind == "or":
+        return {"bool": {"should": [normalise_filter(f) for f in body], "minimum_should_match": 1}}
+    if kind == "query_string" and isinstance(body, Mapping):
+        body = dict(body)
+        return {"query_string": body}
+    return {kind: _plain(body)}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def time_range(rule: Rule, start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
+    """``[start, end)`` on the rule's timestamp field in its timestamp_type."""
+    fmt = {"gte": format_doc_time(start, rule.timestamp_type, rule.timestamp_format),
+           "lt": format_doc_time(end, rule.timestamp_type, rule.timestamp_format)}
+    if rule.timestamp_type == "iso":
+        fmt["format"] = "strict_date_optional_time"
+    return {"range": {rule.timestamp_field: fmt}}
+
+
+def query_clause(rule: Rule, window: Window | None) -> dict[str, Any]:
+    """The rule's filters plus the window as one bool filter (no scoring needed)."""
+    clauses = [normalise_filter(f) for f in rule.filters]
+    if window is not None:
+        clauses.append(time_range(rule, window.start, window.end))
+    return {"bool": {"filter": clauses}} if clauses else {"match_all": {}}
+
+
+def hits_body(rule: Rule, window: Window, size: int) -> dict[str, Any]:
+    """Documents in time order; ``include`` limits the fields fetched."""
+    body: dict[str, Any] = {
+        "query": query_clause(rule, window),
+        # unmapped_type: a fresh daily index without the field yet must not fail the search
+        "sort": [{rule.timestamp_field: {"order": "asc", "unmapped_type": "date" if rule.timestamp_type == "iso" else "long"}}],
+        "size": size,
+        "track_total_hits": True,
+    }
+    include = rule.get("include")
+    if include:
+        fields = list(dict.fromkeys(list(include) + [rule.timestamp_field] + list(rule.query_key)))
+        body["_source"] = {"includes": fields}
+    return body
+
+
+def count_body(rule: Rule, window: Window) -> dict[str, Any]:
+    return {"query": query_clause(rule, window)}
+
+
+def indices(rule: Rule, window: Window) -> str:
+    """The index expression for the window: strftime patterns expand to the names the
+    window touches (UTC), so a one-hour window never searches a month of indices."""
+    index = rule.index
+    if not rule.get("use_strftime_index"):
+        return index
+    return ",".join(expand_strftime(index, window.start, window.end))
+
+
+def expand_strftime(pattern: str, start: dt.datetime, end: dt.datetime, limit: int = 500) -> list[str]:
+    start, end = start.astimezone(dt.timezone.utc), end.astimezone(dt.timezone.utc)
+    parts = [p.strip() for p in pattern.split(",")]
+    step = dt.timedelta(minutes=1) if "%M" in pattern else dt.timedelta(hours=1)
+    names: list[str] = []
+    seen: set[str] = set()
+    moment = start.replace(second=0, microsecond=0)
+    if step == dt.timedelta(hours=1):
+        moment = moment.replace(minute=0)
+    end_inclusive = end - dt.timedelta(microseconds=1)
+    steps = 0
+    while True:
+        point = min(moment, end_inclusive)
+        for part in parts:
+            name = point.strftime(part)
+            if name not in seen:
+                seen.add(name)
+                names.append(name)
+        if moment >= end_inclusive:
+            break
+        moment += step
+        steps += 1
+        if steps > limit * 24 * 60:
+            break
+    if len(names) > limit:
+        # A very long window (catch-up after weeks) falls back to wildcards.
+        return [_wildcard(p) for p in parts]
+    return names
+
+
+def _wildcard(pattern: str) -> str:
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern[i] == "%" and i + 1 < len(pattern):
+            if not out or out[-1] != "*":
+                out.append("*")
+            i += 2
+        else:
+            out.append(pattern[i])
+            i += 1
+    return "".join(out)
+
+
+def flatten(doc: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
+    """Dotted keys for nested documents, as people write them in rules."""
+    for key, value in doc.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, AbcMapping) and value:
+            yield from flatten(value, name + ".")
+        else:
+            yield name, value
+
+
+_MISSING = object()
+
+
+def lookup(doc: Mapping[str, Any], dotted: str, default: Any = None) -> Any:
+    """``kubernetes.pod_name`` in a nested or a flat (already dotted) document.
+    ``user.keyword`` (a sub-field only the index has) reads ``user`` from the document,
+    as rules written for aggregations often name the keyword sub-field."""
+    value = _lookup(doc, dotted, _MISSING)
+    if value is _MISSING and dotted.endswith((".keyword", ".raw")):
+        value = _lookup(doc, dotted.rsplit(".", 1)[0], _MISSING)
+    return default if value is _MISSING else value
+
+
+def _lookup(doc: Mapping[str, Any], dotted: str, default: Any) -> Any:
+    if dotted in doc:
+        return doc[dotted]
+    node: Any = doc
+    parts = dotted.split(".")
+    for i, part in enumerate(parts):
+        if isinstance(node, AbcMapping):
+            if part in node:
+                node = node[part]
+                continue
+            rest = ".".join(parts[i:])
+            if rest in node:
+                return node[rest]
+        return default
+    return node

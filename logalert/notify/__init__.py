@@ -1,0 +1,1 @@
+"""From matches to messages: render, digests, delivery with retry, the notifiers."""

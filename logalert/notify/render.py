@@ -1,0 +1,117 @@
+"""Alert subject and body from a rule and its matches.
+
+Formats follow ElastAlert: ``alert_subject``/``alert_text`` with ``*_args`` filled
+positionally via ``str.format``, ``alert_text_type`` choosing what follows the text,
+and ``alert_text_jinja`` rendered in a sandbox (rule authors are not trusted with
+Python attribute access).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+from jinja2.sandbox import SandboxedEnvironment
+
+from logalert.engine.query import flatten, lookup
+from logalert.rules.model import Rule
+from logalert.ruletypes.base import Match
+from logalert.timeutil import iso
+
+_jinja = SandboxedEnvironment(autoescape=False, keep_trailing_newline=True)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    body: str
+
+
+def _arg_values(rule: Rule, match: Match, names: Sequence[str]) -> list[Any]:
+    missing = rule.get("alert_missing_value", "<MISSING VALUE>")
+    values = []
+    for name in names:
+        value = lookup(match.fields, name)
+        if value is None:
+            value = match.details.get(name)
+        if value is None:
+            value = rule.get(name)
+        values.append(missing if value is None else value)
+    return values
+
+
+def _format(template: str, args: Sequence[Any], kwargs: Mapping[str, Any] | None = None) -> str:
+    try:
+        return template.format(*args, **(kwargs or {}))
+    except (IndexError, KeyError, ValueError, TypeError, AttributeError) as exc:
+        # A broken template must still deliver the alert; show the raw text and why.
+        return f"{template} [template error: {exc}]"
+
+
+def subject(rule: Rule, match: Match) -> str:
+    template = rule.get("alert_subject")
+    if template is None:
+        text = f"logalert: {rule.name}"
+        if rule.query_key and any(v is not None for v in match.key):
+            text += " - " + ", ".join(str(v) for v in match.key)
+    else:
+        text = _format(template, _arg_values(rule, match, rule.get("alert_subject_args") or []))
+    limit = rule.get("alert_subject_max_len")
+    if limit and len(text) > limit:
+        text = text[: limit - 3] + "..." if limit > 3 else text[:limit]
+    return text
+
+
+def _custom_text(rule: Rule, match: Match) -> str:
+    template = rule.get("alert_text")
+    if template is None:
+        return ""
+    if rule.get("alert_text_type") == "alert_text_jinja":
+        context = dict(match.fields)
+        context["_data"] = match.fields
+        context["rule"] = {k: v for k, v in rule.options.items() if isinstance(v, (str, int, float, bool))}
+        try:
+            return _jinja.from_string(template).render(context)
+        except Exception as exc:  # noqa: BLE001 - any template failure must not lose the alert
+            return f"{template} [template error: {exc}]"
+    kw_names = rule.get("alert_text_kw") or {}
+    kwargs = dict(zip(kw_names.values(), _arg_values(rule, match, list(kw_names.keys()))))
+    return _format(template, _arg_values(rule, match, rule.get("alert_text_args") or []), kwargs)
+
+
+def _fields_text(match: Match) -> str:
+    lines = []
+    for key, value in sorted(flatten(match.fields)):
+        if isinstance(value, (list, dict)):
+            value = json.dumps(value, default=str)
+        lines.append(f"{key}: {value}")
+    return "\n".join(lines)
+
+
+def body(rule: Rule, match: Match, describe: str = "") -> str:
+    text_type = rule.get("alert_text_type")
+    custom = _custom_text(rule, match)
+    if text_type in ("alert_text_only", "alert_text_jinja"):
+        return custom
+    parts = []
+    parts.append(custom if rule.get("alert_text") is not None else rule.name)
+    if describe:
+        parts.append(describe)
+    if text_type != "exclude_fields":
+        parts.append(_fields_text(match))
+    return "\n\n".join(p.rstrip("\n") for p in parts if p) + "\n"
+
+
+def render(rule: Rule, matches: Sequence[Match], describe: str = "") -> Rendered:
+    """One alert for one or more matches (several when aggregated): subject from the
+    first match, bodies joined by a separator line."""
+    first = matches[0]
+    bodies = [body(rule, m, describe) for m in matches]
+    return Rendered(subject(rule, first), "\n----------------------------------------\n".join(bodies))
+
+
+def match_summary(match: Match) -> dict[str, Any]:
+    """A compact JSON-able view of a match for test-rule output and webhook payloads."""
+    return {"@timestamp": iso(match.timestamp), "index": match.index, "id": match.doc_id,
+            "key": list(match.key) or None, "fields": dict(match.fields)}

@@ -1,0 +1,292 @@
+"""One rule run, the whole data flow in order:
+window -> query -> engine -> rule type -> dedupe/realert -> render -> notify -> state.
+
+The daemon and ``test-rule`` both call ``RuleRunner.run`` so they can never disagree
+about windows or matching; test-rule only swaps the state store and notifiers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from logalert.notify import alerters as alerter_registry
+from logalert import failpoints, metrics, ruletypes
+from logalert.notify import digest as aggregation
+from logalert.run import realert as alerting
+from logalert.notify import delivery
+from logalert.engine import batch as fetch
+from logalert.engine import query
+from logalert.notify import render
+from logalert.notify.alerters.base import Alert, Alerter
+from logalert.engine import Backend, Pool
+from logalert.engine.base import Hit, _hit
+from logalert.errors import EngineError
+from logalert.rules.model import Rule
+from logalert.ruletypes.base import Event, Match, Query, refusal
+from logalert.state.base import RuleStatus, StateStore
+from logalert.timeutil import now as utcnow
+from logalert.timeutil import parse_doc_time
+from logalert.run.window import Window, next_window
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunResult:
+    rule: str
+    window: Window | None
+    hits: int = 0
+    new_hits: int = 0
+    matches: list[Match] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+    delivered: dict[str, dict[str, bool]] = field(default_factory=dict)  # alert id -> notifier -> ok
+    error: EngineError | None = None
+    duration: float = 0.0
+    match_count: int = 0
+    alert_count: int = 0
+
+    def lighten(self) -> "RunResult":
+        """Keep the counts, drop the documents (a tick of many rules returns only figures)."""
+        self.match_count, self.alert_count = len(self.matches), len(self.alerts)
+        self.matches, self.alerts, self.delivered = [], [], {}
+        return self
+
+
+class RuleRunner:
+    def __init__(self, rule: Rule, pool: Pool, state: StateStore, *,
+                 alerters: list[Alerter] | None = None,
+                 clock: Callable[[], dt.datetime] = utcnow,
+                 policy: delivery.RetryPolicy = delivery.RetryPolicy()):
+        self.rule = rule
+        self.pool = pool
+        self.state = state
+        self.clock = clock
+        self.policy = policy
+        self.ruletype = ruletypes.get(rule.type)(rule)
+        self._query_checked = False
+        self.alerters = alerters if alerters is not None else [
+            alerter_registry.get(t.name)(rule, t.options) for t in rule.alerts
+        ]
+
+    def window(self, status: RuleStatus | None) -> Window | None:
+        rule = self.rule
+        return next_window(
+            now=self.clock(),
+            last_end=status.last_end if status else None,
+            buffer_time=rule.buffer_time,
+            query_delay=rule.query_delay,
+            old_query_limit=rule.span("old_query_limit", dt.timedelta(weeks=1)),
+        )
+
+    # --- one rule alone (test-rule, tests): plan, fetch, finish ------------------------
+    def run(self, window: Window | None = None, *, send: bool = True) -> RunResult:
+        """One run over ``window`` (default: the next rolling window). Engine errors (the
+        search or the state store) are returned in the result, never raised: the caller
+        keeps the other rules going and the next run covers the range again."""
+        plan = self.plan(window, send=send)
+        if plan.result.error is None and plan.requests:
+            plan.answers = fetch.execute([(plan.backend, plan.requests)])[0]
+        return self.finish(plan)
+
+    # --- the steps, so a tick can batch the searches of many rules -------------------
+    def plan(self, window: Window | None = None, *, send: bool = True) -> "Plan":
+        """Decide the window and the searches; no search is sent yet."""
+        plan = Plan(self, RunResult(self.rule.name, window), send=send, explicit=window is not None)
+        try:
+            plan.status = self.state.load_status(self.rule.name) or RuleStatus(self.rule.name)
+            plan.result.window = window or self.window(plan.status)
+            if plan.result.window is not None:
+                plan.backend = self.pool.get(self.rule.connection, self.rule.options)
+                plan.queries = self.ruletype.queries(plan.result.window)
+                plan.requests = self._requests(plan.result.window, plan.queries)
+        except EngineError as exc:
+            self._fail(plan, exc)
+        return plan
+
+    def finish(self, plan: "Plan") -> RunResult:
+        """Everything after the engine answered: evaluate, alert, record, send."""
+        result = plan.result
+        if result.error is None:
+            try:
+                if plan.send:
+                    self._retry_pending()
+                if result.window is not None:
+                    self._run_window(plan)
+            except EngineError as exc:
+                self._fail(plan, exc)
+        result.duration = time.monotonic() - plan.started
+        self._measure(result)
+        return result
+
+    def _measure(self, result: RunResult) -> None:
+        name = self.rule.name
+        metrics.inc("logalert_rule_runs_total", rule=name, outcome="error" if result.error else "ok")
+        metrics.set_gauge("logalert_rule_run_seconds", result.duration, rule=name)
+        if result.error is None and result.window is not None:
+            metrics.inc("logalert_rule_hits_total", result.hits, rule=name)
+            metrics.inc("logalert_rule_matches_total", len(result.matches), rule=name)
+            metrics.set_gauge("logalert_rule_window_end_seconds", result.window.end.timestamp(), rule=name)
+
+    def _fail(self, plan: "Plan", exc: EngineError) -> None:
+        plan.result.error = exc
+        log.error("rule %r: %s", self.rule.name, exc)
+        if plan.evaluated:
+            # The rule type has counted this window's events, but the window will be run
+            # again: start it afresh so it rebuilds its memory from the engine (as after a
+            # restart) instead of counting the same events twice.
+            self.ruletype = ruletypes.get(self.rule.type)(self.rule)
+        try:  # best effort: the state store may be what failed
+            status = plan.status or RuleStatus(self.rule.name)
+            status.error, status.last_run = str(exc), self.clock()
+            self.state.save_status(status)
+            self.state.record_error(self.rule.name, str(exc))
+        except EngineError:
+            pass
+
+    def _requests(self, window: Window, queries: list[Query]) -> list[fetch.Request]:
+        rule = self.rule
+        index = query.indices(rule, window)
+        requests = []
+        if not self._query_checked:
+            # A search whose time range misses a shard's data never parses the query, so a
+            # broken query_string would stay silent until logs arrive: check it once.
+            requests.append(fetch.Request("check", index, {
+                "query": query.query_clause(rule, None), "size": 0, "terminate_after": 1,
+                "track_total_hits": False}))
+        for q in queries:
+            span = Window(q.start or window.start, q.end or window.end)
+            span_index = index if span == window else query.indices(rule, span)
+            if q.kind == "count":
+                body: dict[str, Any] = {"query": query.query_clause(rule, span), "size": 0, "track_total_hits": True}
+            elif q.kind == "aggs":
+                body = {"query": query.query_clause(rule, span), "size": 0, "aggs": dict(q.aggs or {})}
+            else:
+                body = query.hits_body(rule, span, rule.max_query_size)
+            requests.append(fetch.Request(q.kind, span_index, body))
+        return requests
+
+    def _answers(self, plan: "Plan") -> tuple[list[Any], list[Event]]:
+        """The rule type's answers from the engine's; hits beyond one page are paged here."""
+        rule, status = self.rule, plan.status
+        assert status is not None and plan.backend is not None
+        answers: list[Any] = []
+        new_events: list[Event] = []
+        queries = iter(plan.queries)
+        for request, answer in zip(plan.requests, plan.answers):
+            q = None if request.kind == "check" else next(queries)
+            if isinstance(answer, EngineError):
+                if q is None:
+                    raise EngineError(f"{rule.where('filter')}: filter: the engine rejects this query",
+                                      reason=answer.reason or str(answer))
+                raise refusal(rule, q, answer)
+            if q is None:
+                self._query_checked = True
+            elif request.kind == "count":
+                total = answer["hits"]["total"]
+                answers.append(int(total["value"] if isinstance(total, dict) else total))
+            elif request.kind == "aggs":
+                answers.append(answer.get("aggregations", {}))
+            else:
+                raw = answer["hits"]["hits"]
+                if len(raw) >= rule.max_query_size:
+                    hits = list(plan.backend.search_all(request.index, request.body, rule.max_query_size))
+                else:
+                    hits = [_hit(h) for h in raw]
+                events = self._events(hits, plan.result)
+                fresh = [e for e in events if f"{e.index}/{e.id}" not in status.seen]
+                new_events.extend(fresh)
+                # A type rebuilding its memory after a restart also needs what earlier runs saw.
+                answers.append(events if q.seen_too else fresh)
+        return answers, new_events
+
+    def _run_window(self, plan: "Plan") -> None:
+        """The steps in crash-safe order: alerts reach the outbox before the silences that
+        follow from them; sending comes last. Every alert id is derived from its match, so
+        re-evaluating a window after a crash finds the outbox records instead of re-sending."""
+        rule, result, status, now = self.rule, plan.result, plan.status, self.clock()
+        window = result.window
+        assert window is not None and status is not None
+        results, events = self._answers(plan)
+        result.new_hits = len(events)
+        plan.evaluated = True
+        result.matches = self.ruletype.evaluate(window, results)
+        selected, silences = alerting.select(rule, result.matches, self.state)
+        describe = self.ruletype.describe
+        closed: list[str] = []
+        if aggregation.enabled(rule):
+            aggregation.collect(rule, selected, self.state, now)
+            horizon = now if plan.send else dt.datetime.max.replace(tzinfo=dt.timezone.utc)
+            for bucket in self.state.due_aggregations(rule.name, horizon):
+                subject, body, matches = aggregation.digest(rule, bucket, describe)
+                alert_id = Match(bucket.created, {}, key=(bucket.key,)).identity(rule.name + "/aggregation")
+                result.alerts.append(Alert(alert_id, rule, tuple(matches), subject, body))
+                closed.append(bucket.key)
+        else:
+            for match in selected:
+                text = render.render(rule, [match], describe(match))
+                result.alerts.append(Alert(match.identity(rule.name), rule, (match,), text.subject, text.body))
+        if plan.send:
+            delivery.enqueue(result.alerts, self.alerters, self.state, now=now)
+        failpoints.hit("after_enqueue")
+        self.state.put_silences(silences)
+        for key in closed:
+            self.state.delete_aggregation(rule.name, key)
+        # Remember what this window evaluated so the next window's overlap skips it.
+        horizon_ts = (window.end - rule.buffer_time - rule.run_every).timestamp()
+        status.seen = {k: t for k, t in status.seen.items() if t >= horizon_ts}
+        status.seen.update({f"{e.index}/{e.id}": e.timestamp.timestamp() for e in events})
+        if not plan.explicit or plan.send:
+            status.last_end = max(window.end, status.last_end) if status.last_end else window.end
+        status.last_run = now
+        status.hits, status.matches, status.alerts = result.hits, len(result.matches), len(result.alerts)
+        status.duration, status.error = time.monotonic() - plan.started, None
+        self.state.save_status(status)
+        failpoints.hit("before_send")
+        if plan.send:
+            recorder = delivery.Recorder(self.state)
+            try:
+                for alert in result.alerts:
+                    result.delivered[alert.id] = delivery.deliver(
+                        alert, self.alerters, self.state, policy=self.policy, now=now, record=recorder)
+            finally:
+                recorder.flush()
+
+    def _events(self, hits: list[Hit], result: RunResult) -> list[Event]:
+        rule = self.rule
+        events = []
+        for hit in hits:
+            result.hits += 1
+            raw = query.lookup(hit.source, rule.timestamp_field)
+            moment = parse_doc_time(raw, rule.timestamp_type, rule.timestamp_format)
+            if moment is None:
+                log.warning("rule %r: document %s/%s has no readable %s (%r); skipped",
+                            rule.name, hit.index, hit.id, rule.timestamp_field, raw)
+                continue
+            events.append(Event(moment, hit.source, hit.index, hit.id))
+        return events
+
+    def _retry_pending(self) -> None:
+        by_name = {a.name: a for a in self.alerters}
+        limit = self.rule.span("alert_time_limit", dt.timedelta(days=2))
+        delivery.retry_pending(self.rule.name, by_name, self.state, time_limit=limit, now=self.clock(), rule=self.rule)
+
+
+@dataclass
+class Plan:
+    """One rule's run between deciding what to ask and hearing the answers."""
+
+    runner: RuleRunner
+    result: RunResult
+    send: bool = True
+    explicit: bool = False
+    started: float = field(default_factory=time.monotonic)
+    status: RuleStatus | None = None
+    backend: Backend | None = None
+    queries: list[Query] = field(default_factory=list)
+    requests: list[fetch.Request] = field(default_factory=list)
+    answers: list[fetch.Answer] = field(default_factory=list)
+    evaluated: bool = False

@@ -1,0 +1,48 @@
+"""fetch.execute: many jobs' searches in _msearch batches; errors stay with their job."""
+
+from __future__ import annotations
+
+from logalert.engine import batch as fetch
+from logalert.errors import EngineError
+
+
+class RecordingBackend:
+    """Answers each sub-search from a function; records every _msearch call."""
+
+    def __init__(self, answer):
+        self.answer = answer
+        self.calls: list[int] = []
+
+    def msearch(self, searches):
+        self.calls.append(len(searches))
+        return [self.answer(index, body) for index, body in searches]
+
+
+def test_searches_of_many_jobs_share_requests_in_batches():
+    backend = RecordingBackend(lambda index, body: {"index": index, "n": body["n"]})
+    jobs = [(backend, [fetch.Request("count", f"i{j}", {"n": j * 10 + k}) for k in range(3)]) for j in range(70)]
+    answers = fetch.execute(jobs)
+    assert backend.calls == [100, 100, 10]
+    assert answers[5] == [{"index": "i5", "n": 50}, {"index": "i5", "n": 51}, {"index": "i5", "n": 52}]
+
+
+def test_a_failed_sub_search_fails_only_its_job():
+    def answer(index, body):
+        return EngineError("refused", reason="bad query") if index == "bad" else {"ok": index}
+
+    backend = RecordingBackend(answer)
+    answers = fetch.execute([(backend, [fetch.Request("hits", "good", {})]),
+                             (backend, [fetch.Request("hits", "bad", {})])])
+    assert answers[0] == [{"ok": "good"}]
+    assert isinstance(answers[1][0], EngineError) and answers[1][0].reason == "bad query"
+
+
+def test_an_unreachable_engine_fails_its_jobs_only():
+    class Down:
+        def msearch(self, searches):
+            raise EngineError("cannot reach", unreachable=True)
+
+    up = RecordingBackend(lambda index, body: {"ok": index})
+    answers = fetch.execute([(Down(), [fetch.Request("count", "a", {})]), (up, [fetch.Request("count", "b", {})])])
+    assert isinstance(answers[0][0], EngineError) and answers[0][0].unreachable
+    assert answers[1] == [{"ok": "b"}]
