@@ -16,7 +16,6 @@ Targets (issue 3): validate under 1 s, start-up under 0.5 s.
 from __future__ import annotations
 
 import argparse
-import cProfile
 import io
 import pstats
 import re

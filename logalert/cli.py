@@ -14,16 +14,14 @@ import os
 import signal
 import sys
 import threading
-from typing import Any, Sequence
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Sequence
 
 from logalert import __version__, secrets
 from logalert.config import Config, load_config
 from logalert.errors import ConfigError, EngineError
+from logalert.model import Window
 from logalert.rules import load_folder, load_rule
 from logalert.timeutil import iso, now, parse_cli_time
-from logalert.run.window import Window
 
 if TYPE_CHECKING:
     from logalert.engine import Pool
@@ -97,9 +95,8 @@ def cmd_test_rule(args: argparse.Namespace) -> int:
     if args.schema_only:
         out(f"{args.rule}: rule {rule.name!r} is valid")
         return EXIT_OK
-    from logalert.engine import query
+    from logalert.engine import Pool, connect, describe_target, query
     from logalert.notify import render
-    from logalert.engine import Pool, connect, describe_target
     from logalert.run.runner import RuleRunner
     from logalert.state import MemoryState
 
@@ -170,8 +167,8 @@ def _report(args: argparse.Namespace, report: dict[str, Any], code: int) -> int:
 
 # --- run ---------------------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace) -> int:
-    from logalert.engine import Pool
     from logalert.daemon.scheduler import Daemon
+    from logalert.engine import Pool
 
     config = _config(args.config)
     paths = args.rule or [config.rules_folder]

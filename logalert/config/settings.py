@@ -18,9 +18,9 @@ import yaml
 
 from logalert import secrets
 from logalert.config import schema
+from logalert.config.yamlfile import LineMap, load_yaml_file
 from logalert.errors import ConfigError, Problem
 from logalert.timeutil import to_timedelta
-from logalert.config.yamlfile import LineMap, load_yaml_file
 
 ENV_PREFIX = "LOGALERT_"
 

@@ -13,20 +13,19 @@ import hashlib
 import logging
 import os
 import threading
-from typing import Callable
-
 from concurrent.futures import ThreadPoolExecutor as FuturesPool
+from typing import Callable
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from logalert.engine import Pool
 from logalert.config import Config
+from logalert.engine import Pool
 from logalert.rules import Rule, load_folder, rule_files
 from logalert.run.runner import RuleRunner
-from logalert.state.base import StateStore
 from logalert.run.tick import run_tick
+from logalert.state.base import StateStore
 
 log = logging.getLogger(__name__)
 

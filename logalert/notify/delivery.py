@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from logalert import failpoints, metrics
-from logalert.notify.alerters.base import Alert, Alerter
 from logalert.errors import DeliveryError
+from logalert.model import Alert
+from logalert.notify.alerters.base import Alerter
 from logalert.secrets import mask
 from logalert.state.base import OutboxEntry, StateStore
 

@@ -14,10 +14,10 @@ import datetime as dt
 from collections import Counter
 from typing import Any, Mapping, Sequence
 
+from logalert.fields import lookup
+from logalert.model import Match
 from logalert.notify import render
-from logalert.engine.query import lookup
 from logalert.rules.model import Rule
-from logalert.ruletypes.base import Match
 from logalert.state.base import Aggregation, StateStore
 from logalert.timeutil import iso, parse_iso, to_timedelta
 

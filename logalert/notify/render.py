@@ -14,9 +14,9 @@ from typing import Any, Mapping, Sequence
 
 from jinja2.sandbox import SandboxedEnvironment
 
-from logalert.engine.query import flatten, lookup
+from logalert.fields import flatten, lookup
+from logalert.model import Match
 from logalert.rules.model import Rule
-from logalert.ruletypes.base import Match
 from logalert.timeutil import iso
 
 _jinja = SandboxedEnvironment(autoescape=False, keep_trailing_newline=True)

@@ -13,12 +13,11 @@ from types import MappingProxyType
 from typing import Any, Iterator
 
 from logalert import ruletypes, secrets
-from logalert.notify import alerters
-from logalert.config import schema
-from logalert.config import Config
-from logalert.errors import ConfigError, Problem
-from logalert.rules.model import AlertTarget, Rule
+from logalert.config import Config, schema
 from logalert.config.yamlfile import LineList, LineMap, load_yaml_file, plain
+from logalert.errors import ConfigError, Problem
+from logalert.notify import alerters
+from logalert.rules.model import AlertTarget, Rule
 
 # Config options that are also rule defaults (a rule may override each).
 INHERITED = (

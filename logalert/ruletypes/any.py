@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from logalert.ruletypes.base import Event, Match, RuleType, key_of
-from logalert.run.window import Window
+from logalert.model import Event, Match, Window
+from logalert.ruletypes.base import RuleType, key_of
 
 
 class AnyRule(RuleType):

@@ -13,71 +13,19 @@ type shares (``top_count_keys``) around them.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from abc import ABC
-from dataclasses import dataclass, field
 from typing import Any, ClassVar, Mapping, Sequence
 
 from logalert.errors import EngineError
-from logalert.engine.query import lookup
+from logalert.fields import lookup
+from logalert.model import Event, Match, Query, Window
 from logalert.rules.model import Rule
-from logalert.run.window import Window
-
-
-@dataclass(frozen=True)
-class Event:
-    """A document in the window, with its parsed timestamp."""
-
-    timestamp: dt.datetime
-    source: Mapping[str, Any]
-    index: str
-    id: str
-
-
-@dataclass(frozen=True)
-class Match:
-    """Something worth an alert. ``fields`` is what the alert text shows."""
-
-    timestamp: dt.datetime
-    fields: Mapping[str, Any]
-    index: str | None = None
-    doc_id: str | None = None
-    key: tuple[Any, ...] = ()
-    details: Mapping[str, Any] = field(default_factory=dict)  # counts, thresholds… for the rule text
-
-    def identity(self, rule_name: str) -> str:
-        """Deterministic id: the same match always yields the same alert id (outbox, dedupe)."""
-        if self.doc_id is not None:
-            basis = [rule_name, self.index, self.doc_id]
-        else:
-            basis = [rule_name, self.timestamp.isoformat(), list(self.key), dict(self.details)]
-        digest = hashlib.sha1(json.dumps(basis, sort_keys=True, default=str).encode()).hexdigest()
-        return digest[:20]
+from logalert.ruletypes import topcounts
 
 
 def key_of(rule: Rule, source: Mapping[str, Any]) -> tuple[Any, ...]:
     """The query_key value(s) of a document (dotted names allowed)."""
     return tuple(lookup(source, name) for name in rule.query_key)
-
-
-@dataclass(frozen=True)
-class Query:
-    """One thing a rule type asks the engine for. The runner adds the rule's filters and
-    the time range (``start``/``end``, default the run's window) and hands back:
-    ``hits`` -> list[Event] (every new document, paged, deduplicated, in time order);
-    ``count`` -> int; ``aggs`` -> the ``aggregations`` object of a size-0 search whose
-    body carries ``aggs``. ``option`` names the rule option the query is built from
-    (e.g. ``query_key``, ``metric_agg_key``), so an engine refusal can say which one.
-    ``seen_too`` (hits): also the documents earlier runs evaluated — a fresh instance
-    rebuilding its memory needs them; they are not new and must not alert again."""
-
-    kind: str  # "hits" | "count" | "aggs"
-    aggs: Mapping[str, Any] | None = None
-    start: dt.datetime | None = None
-    end: dt.datetime | None = None
-    option: str | None = None
-    seen_too: bool = False
 
 
 def refusal(rule: Rule, query: Query, error: EngineError) -> EngineError:
@@ -114,14 +62,10 @@ class RuleType(ABC):
     # --- the runner's interface ------------------------------------------------------
     def queries(self, window: Window) -> list[Query]:
         """What to fetch for ``window``: the type's own queries, then top_count_keys."""
-        from logalert.ruletypes import topcounts
-
         return self.own_queries(window) + topcounts.queries(self.rule, window, self.top_count_span())
 
     def evaluate(self, window: Window, results: Sequence[Any]) -> list[Match]:
         """Matches from the answers to ``queries()``, in the same order."""
-        from logalert.ruletypes import topcounts
-
         own = len(results) - len(topcounts.queries(self.rule, window, self.top_count_span()))
         matches = self.find_matches(window, results[:own])
         return topcounts.attach(self.rule, matches, results[own:])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from logalert.ruletypes.base import Match
+from logalert.model import Match
 from logalert.ruletypes.listed import ListedRule, values_of
 
 

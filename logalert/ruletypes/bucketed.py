@@ -12,13 +12,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, ClassVar, Mapping, Sequence
 
+from logalert.model import Match, Query, Window
 from logalert.rules.model import Rule
-from logalert.ruletypes.base import Match, Query, RuleType
+from logalert.ruletypes.base import RuleType
 from logalert.ruletypes.common import (
-    bucket_start, by_key, doc_fields, floor_to, hashable, histogram_agg, terms_size, walk_keys,
+    bucket_start,
+    by_key,
+    doc_fields,
+    floor_to,
+    hashable,
+    histogram_agg,
+    terms_size,
+    walk_keys,
 )
 from logalert.timeutil import iso
-from logalert.run.window import Window
 
 
 class BucketedRule(RuleType):

@@ -13,16 +13,27 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Mapping, Sequence
 
+from logalert.model import Match, Query, Window
 from logalert.rules.model import Rule
-from logalert.ruletypes.base import Match, Query, RuleType
+from logalert.ruletypes.base import RuleType
 from logalert.ruletypes.bucketed import outside
 from logalert.ruletypes.common import (
-    by_key, doc_fields, grid, hashable, key_phrase, latest_doc_agg, latest_event, pick_step, ranges_agg,
-    terms_size, time_of_value, turning_points, walk_keys,
+    by_key,
+    doc_fields,
+    grid,
+    hashable,
+    key_phrase,
+    latest_doc_agg,
+    latest_event,
+    pick_step,
+    ranges_agg,
+    terms_size,
+    time_of_value,
+    turning_points,
+    walk_keys,
 )
 from logalert.ruletypes.metric_agg import bounds_check
 from logalert.timeutil import iso, pretty_span
-from logalert.run.window import Window
 
 MAX_CHECKPOINTS = 60
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Sequence
 
-from logalert.engine.query import lookup
+from logalert.fields import lookup
+from logalert.model import Event, Match, Query, Window
 from logalert.rules.model import Rule
-from logalert.ruletypes.base import Event, Match, Query, RuleType, key_of
+from logalert.ruletypes.base import RuleType, key_of
 from logalert.ruletypes.common import hits_queries, key_phrase, live_and_replay
 from logalert.timeutil import iso
-from logalert.run.window import Window
 
 
 class ChangeRule(RuleType):

@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
-from logalert.engine.query import lookup
+from logalert.fields import lookup
+from logalert.model import Event, Query
 from logalert.rules.model import Rule
-from logalert.ruletypes.base import Event, Query
 from logalert.timeutil import iso, parse_doc_time
 
 UTC = dt.timezone.utc

@@ -22,15 +22,27 @@ import bisect
 import datetime as dt
 from typing import Any, ClassVar, Mapping, Sequence
 
-from logalert.engine.query import lookup
+from logalert.fields import lookup
+from logalert.model import Event, Query, Window
 from logalert.rules.model import Rule
-from logalert.ruletypes.base import Event, Query, RuleType, key_of
+from logalert.ruletypes.base import RuleType, key_of
 from logalert.ruletypes.common import (
-    bucket_start, by_key, grid, hashable, histogram_agg, key_order, latest_doc_agg, latest_event,
-    hits_queries, live_and_replay, pick_step, terms_size, to_ms, walk_keys,
+    bucket_start,
+    by_key,
+    grid,
+    hashable,
+    histogram_agg,
+    hits_queries,
+    key_order,
+    latest_doc_agg,
+    latest_event,
+    live_and_replay,
+    pick_step,
+    terms_size,
+    to_ms,
+    walk_keys,
 )
 from logalert.timeutil import pretty_span
-from logalert.run.window import Window
 
 EPSILON = dt.timedelta(microseconds=1)
 NEVER = dt.datetime.min.replace(tzinfo=dt.timezone.utc)

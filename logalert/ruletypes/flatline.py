@@ -13,12 +13,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Sequence
 
+from logalert.model import Event, Match, Window
 from logalert.rules.model import Rule
-from logalert.ruletypes.base import Event, Match
 from logalert.ruletypes.common import doc_fields, key_order, key_phrase, turning_points
 from logalert.ruletypes.counting import CountingRule
 from logalert.timeutil import iso
-from logalert.run.window import Window
 
 
 class FlatlineRule(CountingRule):

@@ -13,12 +13,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Sequence
 
-from logalert.ruletypes.base import Event, Match, key_of
+from logalert.model import Event, Match, Window
+from logalert.rules.model import Rule
+from logalert.ruletypes.base import key_of
 from logalert.ruletypes.common import doc_fields, hashable, key_phrase
 from logalert.ruletypes.counting import EPSILON, NEVER, CountingRule, EventSeries
-from logalert.rules.model import Rule
 from logalert.timeutil import iso
-from logalert.run.window import Window
 
 
 class FrequencyRule(CountingRule):

@@ -7,11 +7,11 @@ from __future__ import annotations
 import os
 from typing import Any, ClassVar, Iterable, Mapping, Sequence
 
-from logalert.engine.query import lookup
+from logalert.fields import lookup
+from logalert.model import Event, Match, Window
 from logalert.rules.model import Rule
-from logalert.ruletypes.base import Event, Match, RuleType, key_of
+from logalert.ruletypes.base import RuleType, key_of
 from logalert.ruletypes.common import term_text
-from logalert.run.window import Window
 
 FILE_PREFIX = "!file "
 

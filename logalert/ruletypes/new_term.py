@@ -21,12 +21,12 @@ import datetime as dt
 import logging
 from typing import Any, Mapping, Sequence
 
-from logalert.engine.query import lookup
+from logalert.fields import lookup
+from logalert.model import Event, Match, Query, Window
 from logalert.rules.model import Rule
-from logalert.ruletypes.base import Event, Match, Query, RuleType, key_of
+from logalert.ruletypes.base import RuleType, key_of
 from logalert.ruletypes.common import by_key, key_phrase, term_text, time_of_value, walk_keys
 from logalert.timeutil import iso, pretty_span
-from logalert.run.window import Window
 
 log = logging.getLogger(__name__)
 

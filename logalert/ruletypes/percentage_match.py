@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from logalert.engine.query import normalise_filter
-from logalert.ruletypes.base import Match
+from logalert.model import Match
 from logalert.ruletypes.bucketed import BucketedRule, outside
 from logalert.ruletypes.common import key_phrase, number
 from logalert.ruletypes.metric_agg import bounds_check

@@ -15,12 +15,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Sequence
 
+from logalert.model import Event, Match, Window
 from logalert.rules.model import Rule
-from logalert.ruletypes.base import Event, Match
 from logalert.ruletypes.common import doc_fields, key_phrase, number
 from logalert.ruletypes.counting import NEVER, CountingRule
 from logalert.timeutil import iso, pretty_span
-from logalert.run.window import Window
 
 
 def spike_direction(rule: Rule, cur: float | None, ref: float | None, *, counts: bool) -> str | None:

@@ -13,14 +13,23 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Mapping, Sequence
 
+from logalert.model import Match, Query, Window
 from logalert.rules.model import Rule
-from logalert.ruletypes.base import Match, Query, RuleType
+from logalert.ruletypes.base import RuleType
 from logalert.ruletypes.common import (
-    by_key, doc_fields, grid, hashable, latest_doc_agg, latest_event, pick_step, ranges_agg, terms_size, walk_keys,
+    by_key,
+    doc_fields,
+    grid,
+    hashable,
+    latest_doc_agg,
+    latest_event,
+    pick_step,
+    ranges_agg,
+    terms_size,
+    walk_keys,
 )
 from logalert.ruletypes.metric_agg import metric_agg, metric_check, metric_name, metric_value
 from logalert.ruletypes.spike import spike_details, spike_direction, spike_text
-from logalert.run.window import Window
 
 MAX_CHECKPOINTS = 30
 

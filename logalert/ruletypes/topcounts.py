@@ -12,10 +12,9 @@ import dataclasses
 import datetime as dt
 from typing import Any, Sequence
 
+from logalert.model import Match, Query, Window
 from logalert.rules.model import Rule
-from logalert.ruletypes.base import Match, Query
 from logalert.ruletypes.common import by_key, walk_keys
-from logalert.run.window import Window
 
 
 def raw_field(rule: Rule, name: str) -> str:

@@ -9,10 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Sequence
 
+from logalert.model import Match
 from logalert.rules.model import Rule
-from logalert.ruletypes.base import Match
 from logalert.state.base import Silence, StateStore
-
 
 ALL_KEYS = "*"
 

@@ -13,24 +13,22 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from logalert.notify import alerters as alerter_registry
 from logalert import failpoints, metrics, ruletypes
-from logalert.notify import digest as aggregation
-from logalert.run import realert as alerting
-from logalert.notify import delivery
-from logalert.engine import batch as fetch
-from logalert.engine import query
-from logalert.notify import render
-from logalert.notify.alerters.base import Alert, Alerter
-from logalert.engine import Backend, Pool
+from logalert.engine import Backend, Pool, batch, query
 from logalert.engine.base import Hit, _hit
 from logalert.errors import EngineError
+from logalert.fields import lookup
+from logalert.model import Alert, Event, Match, Query, Window
+from logalert.notify import alerters as alerter_registry
+from logalert.notify import delivery, digest, render
+from logalert.notify.alerters.base import Alerter
 from logalert.rules.model import Rule
-from logalert.ruletypes.base import Event, Match, Query, refusal
+from logalert.ruletypes.base import refusal
+from logalert.run import realert
+from logalert.run.window import next_window
 from logalert.state.base import RuleStatus, StateStore
 from logalert.timeutil import now as utcnow
 from logalert.timeutil import parse_doc_time
-from logalert.run.window import Window, next_window
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +87,7 @@ class RuleRunner:
         keeps the other rules going and the next run covers the range again."""
         plan = self.plan(window, send=send)
         if plan.result.error is None and plan.requests:
-            plan.answers = fetch.execute([(plan.backend, plan.requests)])[0]
+            plan.answers = batch.execute([(plan.backend, plan.requests)])[0]
         return self.finish(plan)
 
     # --- the steps, so a tick can batch the searches of many rules -------------------
@@ -147,14 +145,14 @@ class RuleRunner:
         except EngineError:
             pass
 
-    def _requests(self, window: Window, queries: list[Query]) -> list[fetch.Request]:
+    def _requests(self, window: Window, queries: list[Query]) -> list[batch.Request]:
         rule = self.rule
         index = query.indices(rule, window)
         requests = []
         if not self._query_checked:
             # A search whose time range misses a shard's data never parses the query, so a
             # broken query_string would stay silent until logs arrive: check it once.
-            requests.append(fetch.Request("check", index, {
+            requests.append(batch.Request("check", index, {
                 "query": query.query_clause(rule, None), "size": 0, "terminate_after": 1,
                 "track_total_hits": False}))
         for q in queries:
@@ -166,7 +164,7 @@ class RuleRunner:
                 body = {"query": query.query_clause(rule, span), "size": 0, "aggs": dict(q.aggs or {})}
             else:
                 body = query.hits_body(rule, span, rule.max_query_size)
-            requests.append(fetch.Request(q.kind, span_index, body))
+            requests.append(batch.Request(q.kind, span_index, body))
         return requests
 
     def _answers(self, plan: "Plan") -> tuple[list[Any], list[Event]]:
@@ -214,14 +212,14 @@ class RuleRunner:
         result.new_hits = len(events)
         plan.evaluated = True
         result.matches = self.ruletype.evaluate(window, results)
-        selected, silences = alerting.select(rule, result.matches, self.state)
+        selected, silences = realert.select(rule, result.matches, self.state)
         describe = self.ruletype.describe
         closed: list[str] = []
-        if aggregation.enabled(rule):
-            aggregation.collect(rule, selected, self.state, now)
+        if digest.enabled(rule):
+            digest.collect(rule, selected, self.state, now)
             horizon = now if plan.send else dt.datetime.max.replace(tzinfo=dt.timezone.utc)
             for bucket in self.state.due_aggregations(rule.name, horizon):
-                subject, body, matches = aggregation.digest(rule, bucket, describe)
+                subject, body, matches = digest.digest(rule, bucket, describe)
                 alert_id = Match(bucket.created, {}, key=(bucket.key,)).identity(rule.name + "/aggregation")
                 result.alerts.append(Alert(alert_id, rule, tuple(matches), subject, body))
                 closed.append(bucket.key)
@@ -260,7 +258,7 @@ class RuleRunner:
         events = []
         for hit in hits:
             result.hits += 1
-            raw = query.lookup(hit.source, rule.timestamp_field)
+            raw = lookup(hit.source, rule.timestamp_field)
             moment = parse_doc_time(raw, rule.timestamp_type, rule.timestamp_format)
             if moment is None:
                 log.warning("rule %r: document %s/%s has no readable %s (%r); skipped",
@@ -287,6 +285,6 @@ class Plan:
     status: RuleStatus | None = None
     backend: Backend | None = None
     queries: list[Query] = field(default_factory=list)
-    requests: list[fetch.Request] = field(default_factory=list)
-    answers: list[fetch.Answer] = field(default_factory=list)
+    requests: list[batch.Request] = field(default_factory=list)
+    answers: list[batch.Answer] = field(default_factory=list)
     evaluated: bool = False

@@ -10,16 +10,16 @@ import logging
 from concurrent.futures import Executor
 from typing import Callable, Sequence
 
-from logalert.engine import batch as fetch
+from logalert.engine import batch
 from logalert.errors import EngineError
+from logalert.model import Window
 from logalert.rules.model import Rule
 from logalert.run.runner import Plan, RuleRunner, RunResult
 from logalert.state.base import StateStore
-from logalert.run.window import Window
 
 log = logging.getLogger(__name__)
 
-CHUNK = fetch.MSEARCH_BATCH // 2  # rules per round of searches (a rule may ask for 2+ searches)
+CHUNK = batch.MSEARCH_BATCH // 2  # rules per round of searches (a rule may ask for 2+ searches)
 
 
 def run_tick(runners: Sequence[RuleRunner], state: StateStore, executor: Executor, *,
@@ -55,7 +55,7 @@ def _chunk(runners: Sequence[RuleRunner], executor: Executor,
         except Exception:  # noqa: BLE001
             log.exception("rule %r: planning crashed", runner.rule.name)
     ready = [p for p in plans if p.result.error is None and p.requests]
-    answers = fetch.execute([(p.backend, p.requests) for p in ready])  # type: ignore[misc]
+    answers = batch.execute([(p.backend, p.requests) for p in ready])  # type: ignore[misc]
     for plan, answer in zip(ready, answers):
         plan.answers = answer
     results = []

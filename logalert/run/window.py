@@ -9,24 +9,8 @@ starts at the last recorded end, but never further back than old_query_limit.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class Window:
-    start: dt.datetime
-    end: dt.datetime
-
-    def __post_init__(self) -> None:
-        if self.start.tzinfo is None or self.end.tzinfo is None:
-            raise ValueError("window bounds must be timezone-aware")
-
-    @property
-    def span(self) -> dt.timedelta:
-        return self.end - self.start
-
-    def __contains__(self, moment: dt.datetime) -> bool:
-        return self.start <= moment < self.end
+from logalert.model import Window
 
 
 def next_window(

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import copy
-import threading
-
 import datetime as dt
+import threading
 
 from logalert.state.base import Aggregation, OutboxEntry, RuleStatus, Silence, StateStore
 

@@ -7,7 +7,6 @@ import datetime as dt
 import json
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from logalert.engine import Pool
 from logalert.config import load_config
+from logalert.engine import Pool
+from logalert.model import Window
 from logalert.rules import load_rule
 from logalert.run.runner import RuleRunner
 from logalert.state import MemoryState
-from logalert.run.window import Window
 from tests.integration.helpers import engine_options, write_yaml
 from tests.support.efk import bulk_load, efk_doc
 

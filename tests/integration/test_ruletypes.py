@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from logalert.engine.query import lookup
-from logalert.engine import Pool
 from logalert.config import load_config
+from logalert.engine import Pool
+from logalert.fields import lookup
+from logalert.model import Window
 from logalert.rules import load_rule
 from logalert.run.runner import RuleRunner
 from logalert.state import MemoryState
-from logalert.run.window import Window
 from tests.integration.helpers import engine_options, write_yaml
 from tests.support.efk import bulk_load, efk_doc
 

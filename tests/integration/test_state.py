@@ -9,10 +9,11 @@ import uuid
 
 import pytest
 
-from logalert.notify.alerters.base import Alert, Alerter
-from logalert.engine import Pool, connect
 from logalert.config import load_config
+from logalert.engine import Pool, connect
 from logalert.errors import EngineError
+from logalert.model import Alert
+from logalert.notify.alerters.base import Alerter
 from logalert.rules import load_rule
 from logalert.run.runner import RuleRunner
 from logalert.state.base import RuleStatus, Silence

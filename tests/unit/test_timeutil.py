@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from logalert import timeutil
-from logalert.timeutil import (format_doc_time, iso, parse_cli_time, parse_doc_time, parse_iso, pretty_span,
-                               to_timedelta)
+from logalert.timeutil import format_doc_time, iso, parse_cli_time, parse_doc_time, parse_iso, pretty_span, to_timedelta
+
 from .conftest import UTC, at
 
 

@@ -10,8 +10,8 @@ from typing import Any, Iterable
 
 import jsonschema
 
-from logalert.errors import Problem
 from logalert.config.yamlfile import locate, plain
+from logalert.errors import Problem
 
 SPAN_REF = "span.json"
 

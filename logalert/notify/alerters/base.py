@@ -4,23 +4,10 @@ retrying; the retry policy lives once, in ``logalert.notify.delivery``."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
 from typing import Any, Mapping
 
+from logalert.model import Alert
 from logalert.rules.model import Rule
-from logalert.ruletypes.base import Match
-
-
-@dataclass(frozen=True, repr=False)
-class Alert:
-    id: str  # deterministic: rule + match identity
-    rule: Rule
-    matches: tuple[Match, ...]
-    subject: str
-    body: str
-
-    def __repr__(self) -> str:
-        return f"Alert({self.id!r}, rule={self.rule.name!r}, subject={self.subject!r})"
 
 
 class Alerter(ABC):

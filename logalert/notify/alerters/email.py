@@ -11,8 +11,9 @@ from typing import Any
 
 import yaml
 
-from logalert.notify.alerters.base import Alert, Alerter
 from logalert.errors import DeliveryError
+from logalert.model import Alert
+from logalert.notify.alerters.base import Alerter
 from logalert.secrets import mask, register
 
 

@@ -6,8 +6,9 @@ from typing import Any
 
 import requests
 
-from logalert.notify.alerters.base import Alert, Alerter
 from logalert.errors import DeliveryError
+from logalert.model import Alert
+from logalert.notify.alerters.base import Alerter
 from logalert.secrets import mask
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 import threading
 
-from logalert.notify.alerters.base import Alert, Alerter
+from logalert.model import Alert
+from logalert.notify.alerters.base import Alerter
 from logalert.secrets import mask
 
 _lock = threading.Lock()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from logalert.errors import ConfigError
 from logalert.config.yamlfile import LineList, LineMap, load_yaml_file, load_yaml_text, locate, plain
+from logalert.errors import ConfigError
 
 TEXT = """\
 name: r

@@ -1,8 +1,8 @@
-"""fetch.execute: many jobs' searches in _msearch batches; errors stay with their job."""
+"""batch.execute: many jobs' searches in _msearch batches; errors stay with their job."""
 
 from __future__ import annotations
 
-from logalert.engine import batch as fetch
+from logalert.engine import batch
 from logalert.errors import EngineError
 
 
@@ -20,8 +20,8 @@ class RecordingBackend:
 
 def test_searches_of_many_jobs_share_requests_in_batches():
     backend = RecordingBackend(lambda index, body: {"index": index, "n": body["n"]})
-    jobs = [(backend, [fetch.Request("count", f"i{j}", {"n": j * 10 + k}) for k in range(3)]) for j in range(70)]
-    answers = fetch.execute(jobs)
+    jobs = [(backend, [batch.Request("count", f"i{j}", {"n": j * 10 + k}) for k in range(3)]) for j in range(70)]
+    answers = batch.execute(jobs)
     assert backend.calls == [100, 100, 10]
     assert answers[5] == [{"index": "i5", "n": 50}, {"index": "i5", "n": 51}, {"index": "i5", "n": 52}]
 
@@ -31,8 +31,8 @@ def test_a_failed_sub_search_fails_only_its_job():
         return EngineError("refused", reason="bad query") if index == "bad" else {"ok": index}
 
     backend = RecordingBackend(answer)
-    answers = fetch.execute([(backend, [fetch.Request("hits", "good", {})]),
-                             (backend, [fetch.Request("hits", "bad", {})])])
+    answers = batch.execute([(backend, [batch.Request("hits", "good", {})]),
+                             (backend, [batch.Request("hits", "bad", {})])])
     assert answers[0] == [{"ok": "good"}]
     assert isinstance(answers[1][0], EngineError) and answers[1][0].reason == "bad query"
 
@@ -43,6 +43,6 @@ def test_an_unreachable_engine_fails_its_jobs_only():
             raise EngineError("cannot reach", unreachable=True)
 
     up = RecordingBackend(lambda index, body: {"ok": index})
-    answers = fetch.execute([(Down(), [fetch.Request("count", "a", {})]), (up, [fetch.Request("count", "b", {})])])
+    answers = batch.execute([(Down(), [batch.Request("count", "a", {})]), (up, [batch.Request("count", "b", {})])])
     assert isinstance(answers[0][0], EngineError) and answers[0][0].unreachable
     assert answers[1] == [{"ok": "b"}]

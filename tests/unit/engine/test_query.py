@@ -7,8 +7,10 @@ import datetime as dt
 import pytest
 
 from logalert.engine import query
-from logalert.engine.query import expand_strftime, flatten, lookup, normalise_filter
-from logalert.run.window import Window
+from logalert.engine.query import expand_strftime, normalise_filter
+from logalert.fields import flatten, lookup
+from logalert.model import Window
+
 from ..conftest import at
 
 WINDOW = Window(at(2024, 5, 1, 10, 0), at(2024, 5, 1, 10, 15))
@@ -178,7 +180,7 @@ def test_flatten_dotted_keys():
 
 
 def test_lookup_of_a_keyword_subfield_reads_the_field_itself():
-    from logalert.engine.query import lookup
+    from logalert.fields import lookup
 
     doc = {"user": "alice", "kubernetes": {"pod_name": "api-1"}, "code": {"raw": 7}}
     assert lookup(doc, "user.keyword") == "alice"

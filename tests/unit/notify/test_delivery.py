@@ -6,10 +6,12 @@ import datetime as dt
 
 import pytest
 
-from logalert.notify.alerters.base import Alert, Alerter
-from logalert.notify.delivery import RetryPolicy, deliver, retry_pending
 from logalert.errors import DeliveryError
+from logalert.model import Alert
+from logalert.notify.alerters.base import Alerter
+from logalert.notify.delivery import RetryPolicy, deliver, retry_pending
 from logalert.state import MemoryState
+
 from ..conftest import at
 
 NOW = at(2024, 5, 1, 12, 0)

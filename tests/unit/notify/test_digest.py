@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from logalert.notify import digest as aggregation
-from logalert.ruletypes.base import Match
+from logalert.model import Match
+from logalert.notify import digest
 from logalert.state import MemoryState
 
 from ..conftest import at
@@ -22,7 +22,7 @@ def test_matches_collect_per_key_until_the_span_ends(make_rule):
     rule = make_rule(BASE + "aggregation: {minutes: 10}\naggregation_key: kubernetes.pod_name\n")
     state = MemoryState()
     now = at(2024, 5, 1, 12, 0)
-    aggregation.collect(rule, [m(now, "a"), m(now, "b"), m(now + dt.timedelta(minutes=1), "a")], state, now)
+    digest.collect(rule, [m(now, "a"), m(now, "b"), m(now + dt.timedelta(minutes=1), "a")], state, now)
     a, b = state.get_aggregation("agg", "a"), state.get_aggregation("agg", "b")
     assert (len(a.matches), len(b.matches)) == (2, 1)
     assert a.send_at == now + dt.timedelta(minutes=10)
@@ -34,19 +34,19 @@ def test_the_same_match_twice_is_kept_once(make_rule):
     rule = make_rule(BASE + "aggregation: {minutes: 5}\n")
     state = MemoryState()
     now = at(2024, 5, 1, 12, 0)
-    aggregation.collect(rule, [m(now, "a")], state, now)
-    aggregation.collect(rule, [m(now, "a")], state, now)  # re-evaluated after a crash
+    digest.collect(rule, [m(now, "a")], state, now)
+    digest.collect(rule, [m(now, "a")], state, now)  # re-evaluated after a crash
     assert len(state.get_aggregation("agg", "").matches) == 1
 
 
 def test_aggregate_by_match_time_and_cron_schedule(make_rule):
     by_match = make_rule(BASE + "aggregation: {minutes: 10}\naggregate_by_match_time: true\n")
     state = MemoryState()
-    aggregation.collect(by_match, [m(at(2024, 5, 1, 11, 0), "a")], state, at(2024, 5, 1, 12, 0))
+    digest.collect(by_match, [m(at(2024, 5, 1, 11, 0), "a")], state, at(2024, 5, 1, 12, 0))
     assert state.get_aggregation("agg", "").send_at == at(2024, 5, 1, 11, 10)
     cron = make_rule(BASE + 'aggregation: {schedule: "*/15 * * * *"}\n')
     state = MemoryState()
-    aggregation.collect(cron, [m(at(2024, 5, 1, 12, 3), "a")], state, at(2024, 5, 1, 12, 3))
+    digest.collect(cron, [m(at(2024, 5, 1, 12, 3), "a")], state, at(2024, 5, 1, 12, 3))
     assert state.get_aggregation("agg", "").send_at == at(2024, 5, 1, 12, 15)
 
 
@@ -55,9 +55,9 @@ def test_digest_with_summary_table_and_bodies(make_rule):
                      "alert_text: 'pod {0}'\nalert_text_args: [kubernetes.pod_name]\nalert_text_type: exclude_fields\n")
     state = MemoryState()
     now = at(2024, 5, 1, 12, 0)
-    aggregation.collect(rule, [m(now, "a", "1"), m(now, "b", "2"), m(now, "a", "3")], state, now)
+    digest.collect(rule, [m(now, "a", "1"), m(now, "b", "2"), m(now, "a", "3")], state, now)
     [bucket] = state.due_aggregations("agg", now + dt.timedelta(hours=1))
-    subject, body, matches = aggregation.digest(rule, bucket, lambda match: "")
+    subject, body, matches = digest.digest(rule, bucket, lambda match: "")
     assert subject == "logalert: agg"
     assert len(matches) == 3
     lines = body.splitlines()
@@ -71,7 +71,7 @@ def test_summary_only(make_rule):
                      "alert_text_type: aggregation_summary_only\n")
     state = MemoryState()
     now = at(2024, 5, 1, 12, 0)
-    aggregation.collect(rule, [m(now, "a")], state, now)
+    digest.collect(rule, [m(now, "a")], state, now)
     [bucket] = state.due_aggregations("agg", now + dt.timedelta(hours=1))
-    _, body, _ = aggregation.digest(rule, bucket, lambda match: "")
+    _, body, _ = digest.digest(rule, bucket, lambda match: "")
     assert body == "Aggregation summary (1 matches):\nkubernetes.pod_name | count\n---------------------------\na | 1"

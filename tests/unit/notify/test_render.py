@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from logalert.model import Match
 from logalert.notify import render
-from logalert.ruletypes.base import Match
+
 from ..conftest import FIXTURES, at
 
 DOC = {

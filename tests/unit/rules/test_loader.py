@@ -11,6 +11,7 @@ import pytest
 from logalert.config import load_config
 from logalert.errors import ConfigError
 from logalert.rules import load_folder, load_rule, rule_files
+
 from ..conftest import FIXTURES
 
 BROKEN = FIXTURES / "broken"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from logalert import ruletypes
+
 from .support import FakeEngine, rule_text
 
 

@@ -11,10 +11,9 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import yaml
 
-from logalert.engine.query import lookup
-from logalert.ruletypes.base import Event, Query
+from logalert.fields import lookup
+from logalert.model import Event, Query, Window
 from logalert.timeutil import iso, parse_doc_time
-from logalert.run.window import Window
 
 UTC = dt.timezone.utc
 T0 = dt.datetime(2024, 5, 1, 12, 0, tzinfo=UTC)

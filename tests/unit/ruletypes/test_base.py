@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from logalert.errors import ConfigError, EngineError
-from logalert.ruletypes.base import Query, refusal
-from logalert.run.window import Window
+from logalert.model import Query, Window
+from logalert.ruletypes.base import refusal
+
 from .support import doc, minutes, rule_text
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from logalert.errors import ConfigError
-from logalert.run.window import Window
+from logalert.model import Window
+
 from .support import doc, minutes, rule_text
 
 BASE = dict(cardinality_field="user", timeframe={"minutes": 10}, run_every={"minutes": 1}, realert={"minutes": 0})

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from logalert.run.window import Window
+from logalert.model import Window
+
 from .support import doc, minutes
 
 BASE = dict(threshold=3, timeframe={"minutes": 5}, run_every={"minutes": 1}, realert={"minutes": 0})

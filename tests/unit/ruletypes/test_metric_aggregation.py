@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from logalert.errors import ConfigError
-from logalert.run.window import Window
+from logalert.model import Window
+
 from .support import doc, minutes, rule_text
 
 BASE = dict(metric_agg_key="response_time", realert={"minutes": 0}, buffer_time={"minutes": 10})

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from logalert.errors import ConfigError
-from logalert.run.window import Window
+from logalert.model import Window
+
 from .support import doc, minutes, rule_text
 
 OLD = [doc(minutes(-60 * 24 * 3), id="o1", user="alice"), doc(minutes(-60), id="o2", user="bob")]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from logalert.run.window import Window
+from logalert.model import Window
+
 from .support import doc, minutes
 
 BASE = dict(match_bucket_filter=[{"range": {"status": {"gte": 500}}}], realert={"minutes": 0},

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from logalert.model import Window
 from logalert.ruletypes.spike import spike_direction
-from logalert.run.window import Window
+
 from .support import doc, minutes
 
 BASE = dict(timeframe={"minutes": 10}, run_every={"minutes": 1}, realert={"minutes": 0})

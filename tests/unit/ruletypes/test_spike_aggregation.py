@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from logalert.run.window import Window
+from logalert.model import Window
+
 from .support import doc, minutes
 
 BASE = dict(metric_agg_key="response_time", metric_agg_type="avg", timeframe={"minutes": 10},

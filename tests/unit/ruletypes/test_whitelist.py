@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from logalert.errors import ConfigError
-from logalert.run.window import Window
+from logalert.model import Window
+
 from .support import doc, minutes, rule_text
 
 WINDOW = Window(minutes(0), minutes(10))

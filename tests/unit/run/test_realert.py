@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-
+from logalert.model import Match
 from logalert.run.realert import key_text
 from logalert.run.realert import select as _select_only
-from logalert.ruletypes.base import Match
 from logalert.state import MemoryState, Silence
+
 from ..conftest import at
 
 

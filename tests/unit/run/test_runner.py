@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from logalert.errors import EngineError
+from logalert.model import Window
 from logalert.run.runner import RuleRunner
 from logalert.state import MemoryState
-from logalert.run.window import Window
 
 from ..conftest import at
 

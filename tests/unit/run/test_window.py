@@ -6,7 +6,9 @@ import datetime as dt
 
 import pytest
 
-from logalert.run.window import Window, next_window
+from logalert.model import Window
+from logalert.run.window import next_window
+
 from ..conftest import at
 
 MIN = dt.timedelta(minutes=1)

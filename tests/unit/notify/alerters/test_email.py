@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from logalert.notify.alerters.base import Alert
-from logalert.notify.alerters.email import EmailAlerter
 from logalert.errors import DeliveryError
+from logalert.model import Alert
+from logalert.notify.alerters.email import EmailAlerter
 
 
 def _email(make_rule, extra):

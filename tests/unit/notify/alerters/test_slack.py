@@ -8,11 +8,12 @@ import pytest
 import requests
 import responses
 
-from logalert.notify.alerters import get
-from logalert.notify.alerters.base import Alert
-from logalert.notify.alerters.slack import SlackAlerter
 from logalert.errors import DeliveryError
+from logalert.model import Alert
+from logalert.notify.alerters import get
+from logalert.notify.alerters.slack import SlackAlerter
 from logalert.rules import load_rule
+
 from ...conftest import FIXTURES
 
 SEED_URL = "https://hooks.slack.com/services/XXXXX/YYYYY/ZZZZZ"
@@ -130,7 +131,7 @@ def test_error_text_quoting_the_webhook_is_masked(seed):
 
 @responses.activate
 def test_connection_error_is_retryable_and_masked(seed):
-    responses.post(SEED_URL, body=requests.ConnectionError(f"Max retries exceeded with url: /services/XXXXX/YYYYY/ZZZZZ"))
+    responses.post(SEED_URL, body=requests.ConnectionError("Max retries exceeded with url: /services/XXXXX/YYYYY/ZZZZZ"))
     with pytest.raises(DeliveryError) as info:
         _alerter(seed).send(_alert(seed))
     assert info.value.retryable is True

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from logalert.model import Alert
 from logalert.notify.alerters import canonical, get
-from logalert.notify.alerters.base import Alert
 from logalert.notify.alerters.stdout import StdoutAlerter
 
 

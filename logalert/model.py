@@ -1,0 +1,96 @@
+"""The values that flow through the pipeline, at the bottom of the dependency graph.
+
+A run's window, the documents it reads (Event), what a rule type asks the engine for
+(Query), what it finds (Match) and what is sent (Alert). Every stage imports these from
+here, so no stage has to import another stage's module just to name its data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Mapping
+
+if TYPE_CHECKING:
+    from logalert.rules.model import Rule
+
+
+@dataclass(frozen=True)
+class Window:
+    start: dt.datetime
+    end: dt.datetime
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("window bounds must be timezone-aware")
+
+    @property
+    def span(self) -> dt.timedelta:
+        return self.end - self.start
+
+    def __contains__(self, moment: dt.datetime) -> bool:
+        return self.start <= moment < self.end
+
+
+@dataclass(frozen=True)
+class Event:
+    """A document in the window, with its parsed timestamp."""
+
+    timestamp: dt.datetime
+    source: Mapping[str, Any]
+    index: str
+    id: str
+
+
+@dataclass(frozen=True)
+class Match:
+    """Something worth an alert. ``fields`` is what the alert text shows."""
+
+    timestamp: dt.datetime
+    fields: Mapping[str, Any]
+    index: str | None = None
+    doc_id: str | None = None
+    key: tuple[Any, ...] = ()
+    details: Mapping[str, Any] = field(default_factory=dict)  # counts, thresholds… for the rule text
+
+    def identity(self, rule_name: str) -> str:
+        """Deterministic id: the same match always yields the same alert id (outbox, dedupe)."""
+        if self.doc_id is not None:
+            basis = [rule_name, self.index, self.doc_id]
+        else:
+            basis = [rule_name, self.timestamp.isoformat(), list(self.key), dict(self.details)]
+        digest = hashlib.sha1(json.dumps(basis, sort_keys=True, default=str).encode()).hexdigest()
+        return digest[:20]
+
+
+@dataclass(frozen=True)
+class Query:
+    """One thing a rule type asks the engine for. The runner adds the rule's filters and
+    the time range (``start``/``end``, default the run's window) and hands back:
+    ``hits`` -> list[Event] (every new document, paged, deduplicated, in time order);
+    ``count`` -> int; ``aggs`` -> the ``aggregations`` object of a size-0 search whose
+    body carries ``aggs``. ``option`` names the rule option the query is built from
+    (e.g. ``query_key``, ``metric_agg_key``), so an engine refusal can say which one.
+    ``seen_too`` (hits): also the documents earlier runs evaluated — a fresh instance
+    rebuilding its memory needs them; they are not new and must not alert again."""
+
+    kind: str  # "hits" | "count" | "aggs"
+    aggs: Mapping[str, Any] | None = None
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+    option: str | None = None
+    seen_too: bool = False
+
+
+@dataclass(frozen=True, repr=False)
+class Alert:
+    id: str  # deterministic: rule + match identity
+    rule: Rule
+    matches: tuple[Match, ...]
+    subject: str
+    body: str
+
+    def __repr__(self) -> str:
+        return f"Alert({self.id!r}, rule={self.rule.name!r}, subject={self.subject!r})"
