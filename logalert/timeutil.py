@@ -53,6 +53,19 @@ def parse_iso(text: str) -> dt.datetime:
     return ensure_utc(dt.datetime.fromisoformat(text))
 
 
+_SHORT_SPAN = re.compile(r"^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)$")
+SHORT_UNITS = {"ms": "milliseconds", "s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_short_span(text: str) -> dt.timedelta | None:
+    """``30s``, ``5m``, ``2h``, ``1d``, ``1w`` (environment values, CLI durations); None
+    when ``text`` is not one, so the caller can say which option it was."""
+    match = _SHORT_SPAN.match(text.strip())
+    if not match:
+        return None
+    return dt.timedelta(**{SHORT_UNITS[match.group(2)]: float(match.group(1))})
+
+
 def parse_cli_time(text: str) -> dt.datetime:
     """CLI ``--start/--end``: ISO 8601, or ``now``, or ``now-2h``-style offsets."""
     match = re.fullmatch(r"now(?:-(\d+)([smhdw]))?", text.strip())

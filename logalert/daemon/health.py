@@ -6,13 +6,15 @@ from __future__ import annotations
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from logalert import metrics
-from logalert.timeutil import iso
+
+if TYPE_CHECKING:
+    from logalert.daemon.scheduler import Daemon
 
 
-def serve(port: int, daemon: Any, host: str = "0.0.0.0") -> ThreadingHTTPServer:
+def serve(port: int, daemon: Daemon, host: str = "0.0.0.0") -> ThreadingHTTPServer:
     """All interfaces by default: the container's HEALTHCHECK and a kubelet probe reach it."""
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server naming
@@ -22,19 +24,8 @@ def serve(port: int, daemon: Any, host: str = "0.0.0.0") -> ThreadingHTTPServer:
             if self.path not in ("/healthz", "/health", "/"):
                 self.send_error(404)
                 return
-            running = daemon.scheduler.running
-            rules = {}
-            for name in list(daemon.runners):
-                try:
-                    status = daemon.state.load_status(name)
-                except Exception as exc:  # noqa: BLE001 - the state engine may be down; we are alive
-                    rules[name] = {"error": f"state unavailable: {exc}"}
-                    continue
-                rules[name] = {
-                    "last_run": iso(status.last_run) if status and status.last_run else None,
-                    "last_end": iso(status.last_end) if status and status.last_end else None,
-                    "error": status.error if status else None,
-                }
+            running = daemon.running
+            rules = daemon.rule_health()
             body = json.dumps({"status": "ok" if running else "stopped", "rules": rules}).encode()
             self._send(200 if running else 503, body, "application/json")
 

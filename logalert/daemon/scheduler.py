@@ -14,7 +14,7 @@ import logging
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor as FuturesPool
-from typing import Callable
+from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -26,6 +26,7 @@ from logalert.rules import Rule, load_folder, rule_files
 from logalert.run.runner import RuleRunner
 from logalert.run.tick import run_tick
 from logalert.state.base import StateStore
+from logalert.timeutil import iso, now
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +108,7 @@ class Daemon:
         job_id = f"tick-{seconds:g}s"
         if self.scheduler.get_job(job_id) is None:
             self.scheduler.add_job(self._run_tick, IntervalTrigger(seconds=seconds, timezone="UTC"), args=[seconds],
-                                   id=job_id, name=f"rules every {seconds:g}s", next_run_time=_now())
+                                   id=job_id, name=f"rules every {seconds:g}s", next_run_time=now())
         log.info("rule %r %s: %s every %s", rule.name, "reloaded" if replace else "loaded", rule.type, rule.run_every)
 
     def _unschedule(self, name: str) -> None:
@@ -162,13 +163,24 @@ class Daemon:
         self.pool.close()
         return finished
 
-    def wait(self, stop: threading.Event, on_tick: Callable[[], None] | None = None) -> None:
-        while not stop.wait(1.0):
-            if on_tick:
-                on_tick()
+    @property
+    def running(self) -> bool:
+        return self.scheduler.running and not self._stopping.is_set()
 
+    def rule_health(self) -> dict[str, dict[str, Any]]:
+        """Each scheduled rule's last run, window end and error, for ``/healthz``. A state
+        store that is down is reported per rule: the daemon itself is alive."""
+        out: dict[str, dict[str, Any]] = {}
+        for name in list(self.runners):
+            try:
+                status = self.state.load_status(name)
+            except Exception as exc:  # noqa: BLE001 - whatever the store raised, we are alive
+                out[name] = {"error": f"state unavailable: {exc}"}
+                continue
+            out[name] = {
+                "last_run": iso(status.last_run) if status and status.last_run else None,
+                "last_end": iso(status.last_end) if status and status.last_end else None,
+                "error": status.error if status else None,
+            }
+        return out
 
-def _now():
-    import datetime as dt
-
-    return dt.datetime.now(dt.timezone.utc)

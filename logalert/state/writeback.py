@@ -126,9 +126,10 @@ class EngineState(StateStore):
                     self._ready = True
         return backend
 
-    def ensure_index(self, backend: Backend) -> bool:
+    def ensure_index(self, backend: Backend | None = None) -> bool:
         """Create the index with our mappings when missing; refuse one with wrong mappings.
         Returns True when it was created."""
+        backend = backend or self._factory()
         try:
             current = backend._call("GET", f"/{self.index}/_mapping")
         except EngineError as exc:

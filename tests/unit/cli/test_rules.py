@@ -10,7 +10,7 @@ import pytest
 from logalert.cli import main
 from logalert.ruletypes import RULE_TYPES
 
-from .conftest import FIXTURES
+from ..conftest import FIXTURES
 
 BROKEN = FIXTURES / "broken"
 

@@ -1,0 +1,45 @@
+"""Command line: ``logalert run | test-rule | validate | init | status | silence``.
+
+Exit codes: 0 fine, 1 invalid config, rules or arguments, 2 search engine unreachable
+or refused a request. Commands raise ConfigError, EngineError or UsageError and
+``main`` reports each the same way, once; everything printed goes through secret
+masking. One module per group of commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Sequence
+
+from logalert import __version__, secrets
+from logalert.cli import daemon, rules, state
+from logalert.cli.common import EXIT_ENGINE, EXIT_INVALID, UsageError, err
+from logalert.errors import ConfigError, EngineError
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="logalert", description="Alerting on logs in Elasticsearch/OpenSearch (ElastAlert rule format).")
+    p.add_argument("--version", action="version", version=f"logalert {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+    for group in (daemon, rules, state):
+        group.add_parsers(sub)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    secrets.install_logging(getattr(args, "verbose", False))
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        for problem in exc.problems:
+            err(str(problem))
+        return EXIT_INVALID
+    except EngineError as exc:
+        err(f"error: {exc}")
+        return EXIT_ENGINE
+    except UsageError as exc:
+        err(str(exc))
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,66 @@
+"""What every command shares: output with secrets masked, config loading, exit codes,
+and the errors a command raises instead of printing (``main`` reports them once)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+from logalert import secrets
+from logalert.config import Config, load_config
+from logalert.timeutil import parse_cli_time, parse_short_span
+
+if TYPE_CHECKING:
+    from logalert.engine import Pool
+    from logalert.state.writeback import EngineState
+
+EXIT_OK, EXIT_INVALID, EXIT_ENGINE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A bad command-line value: one line on stderr, exit 1."""
+
+
+def out(text: str = "", stream: Any = None) -> None:
+    (stream or sys.stdout).write(secrets.mask(text) + "\n")
+
+
+def err(text: str) -> None:
+    out(text, sys.stderr)
+
+
+def config(path: str | None) -> Config:
+    """``--config``, else ./config.yaml when present, else defaults and environment."""
+    if path is None and os.path.exists("config.yaml"):
+        path = "config.yaml"
+    loaded = load_config(path)
+    for warning in loaded.warnings:
+        err(str(warning))
+    return loaded
+
+
+def cli_time(value: str | None, name: str) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_cli_time(value)
+    except ValueError:
+        raise UsageError(f"--{name}: not a time: {value!r} (use ISO 8601 such as 2026-01-31T12:00:00Z, or now-2h)") from None
+
+
+def duration(text: str, name: str = "duration") -> dt.timedelta:
+    span = parse_short_span(text)
+    if span is None:
+        raise UsageError(f"--{name}: not a duration: {text!r} (use 30m, 2h, 1d, 1w)")
+    return span
+
+
+def writeback(cfg: Config, pool: Pool) -> EngineState:
+    """The daemon's state: the writeback index on the config's engine."""
+    from logalert.engine import CONNECTION_OPTIONS
+    from logalert.state.writeback import EngineState
+
+    key = ("writeback",) + tuple(cfg.get(k) for k in CONNECTION_OPTIONS)
+    return EngineState(lambda: pool.get(key, cfg.options), cfg["writeback_index"])
