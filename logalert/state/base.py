@@ -64,6 +64,16 @@ class Aggregation:
     matches: list[dict] = field(default_factory=list)  # JSON-able match records
 
 
+@dataclass(frozen=True)
+class RunError:
+    """One entry of the run error log. A rule's status keeps only its last error; the log
+    keeps the history, so an error that came and went can still be seen."""
+
+    rule: str
+    message: str
+    created: dt.datetime
+
+
 class StateStore(ABC):
     @abstractmethod
     def load_status(self, rule: str) -> RuleStatus | None: ...
@@ -112,6 +122,11 @@ class StateStore(ABC):
 
     def record_error(self, rule: str, message: str) -> None:
         """Keep a log of run errors where the store can (the writeback index does)."""
+
+    def errors(self, rule: str | None = None, size: int = 100) -> list[RunError]:
+        """The run error log, newest first (of ``rule`` only when given), at most ``size``;
+        empty for a store that keeps no log."""
+        return []
 
     def get_outbox_many(self, entry_ids: list[str]) -> dict[str, OutboxEntry]:
         """The entries that exist among ``entry_ids`` (stores override to read them at once)."""

@@ -6,7 +6,7 @@ import copy
 import datetime as dt
 import threading
 
-from logalert.state.base import Aggregation, OutboxEntry, RuleStatus, Silence, StateStore
+from logalert.state.base import Aggregation, OutboxEntry, RuleStatus, RunError, Silence, StateStore
 
 
 class MemoryState(StateStore):
@@ -16,7 +16,7 @@ class MemoryState(StateStore):
         self._silences: dict[tuple[str, str], Silence] = {}
         self._outbox: dict[str, OutboxEntry] = {}
         self._aggregations: dict[tuple[str, str], Aggregation] = {}
-        self.errors: list[tuple[str, str]] = []
+        self._errors: list[RunError] = []
 
     def load_status(self, rule: str) -> RuleStatus | None:
         with self._lock:
@@ -86,5 +86,10 @@ class MemoryState(StateStore):
             self._aggregations.pop((rule, key), None)
 
     def record_error(self, rule: str, message: str) -> None:
+        created = dt.datetime.now(dt.timezone.utc)
         with self._lock:
-            self.errors.append((rule, message))
+            self._errors.append(RunError(rule, message, created))
+
+    def errors(self, rule: str | None = None, size: int = 100) -> list[RunError]:
+        with self._lock:
+            return [e for e in reversed(self._errors) if rule is None or e.rule == rule][:size]

@@ -468,3 +468,19 @@ class EngineState(StateStore):
         now = dt.datetime.now(dt.timezone.utc)
         self._put(doc_id("error", rule, iso(now)), {"kind": "error", "rule": rule, "error": message,
                                                      "created": iso(now)})
+
+    def errors(self, rule: str | None = None, size: int = 100) -> list[Any]:
+        """The run error log, newest first. The search helper sorts oldest first, so this
+        reads up to its 10,000-record page and reverses it (the log is never pruned)."""
+        from logalert.state.base import RunError  # one insertion while this module is split
+
+        def decode(doc: dict[str, Any]) -> RunError:
+            created = _date(doc["created"])
+            if created is None:
+                raise ValueError("created is missing")
+            return RunError(str(doc["rule"]), str(doc.get("error") or ""), created)
+
+        filters: list[dict[str, Any]] = [{"term": {"kind": "error"}}]
+        if rule is not None:
+            filters.append({"term": {"rule": rule}})
+        return self._records("error", {"bool": {"filter": filters}}, decode, 10000)[::-1][:size]
