@@ -75,6 +75,10 @@ class RunError:
 
 
 class StateStore(ABC):
+    """Listings (all_status, list_silences, outbox, pending_outbox, due_aggregations) come
+    in no promised order; only ``errors`` is ordered (newest first). Times are kept to the
+    millisecond, in UTC, as the writeback index stores them."""
+
     @abstractmethod
     def load_status(self, rule: str) -> RuleStatus | None: ...
 

@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import threading
 
 from logalert.state.base import Aggregation, OutboxEntry, RuleStatus, RunError, Silence, StateStore
+from logalert.timeutil import ensure_utc
+
+
+def _stored(value: dt.datetime | None) -> dt.datetime | None:
+    """A time as the writeback index gives it back (UTC, whole milliseconds), so a rule
+    tested here reads back the same windows and silences the daemon does."""
+    if value is None:
+        return None
+    value = ensure_utc(value)
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 
 class MemoryState(StateStore):
@@ -25,7 +36,8 @@ class MemoryState(StateStore):
 
     def save_status(self, status: RuleStatus) -> None:
         with self._lock:
-            self._status[status.rule] = copy.deepcopy(status)
+            self._status[status.rule] = copy.deepcopy(dataclasses.replace(
+                status, last_end=_stored(status.last_end), last_run=_stored(status.last_run)))
 
     def get_silence(self, rule: str, key: str) -> Silence | None:
         with self._lock:
@@ -33,7 +45,7 @@ class MemoryState(StateStore):
 
     def put_silence(self, silence: Silence) -> None:
         with self._lock:
-            self._silences[(silence.rule, silence.key)] = silence
+            self._silences[(silence.rule, silence.key)] = dataclasses.replace(silence, until=_stored(silence.until))
 
     def remove_silence(self, rule: str, key: str | None = None) -> int:
         with self._lock:
@@ -53,7 +65,8 @@ class MemoryState(StateStore):
 
     def put_outbox(self, entry: OutboxEntry) -> None:
         with self._lock:
-            self._outbox[entry.id] = copy.copy(entry)
+            self._outbox[entry.id] = dataclasses.replace(entry, created=_stored(entry.created),
+                                                         sent_at=_stored(entry.sent_at))
 
     def pending_outbox(self, rule: str | None = None) -> list[OutboxEntry]:
         with self._lock:
@@ -75,7 +88,8 @@ class MemoryState(StateStore):
 
     def put_aggregation(self, agg: Aggregation) -> None:
         with self._lock:
-            self._aggregations[(agg.rule, agg.key)] = copy.deepcopy(agg)
+            self._aggregations[(agg.rule, agg.key)] = copy.deepcopy(dataclasses.replace(
+                agg, created=_stored(agg.created), send_at=_stored(agg.send_at)))
 
     def due_aggregations(self, rule: str, now: dt.datetime) -> list[Aggregation]:
         with self._lock:
@@ -86,7 +100,7 @@ class MemoryState(StateStore):
             self._aggregations.pop((rule, key), None)
 
     def record_error(self, rule: str, message: str) -> None:
-        created = dt.datetime.now(dt.timezone.utc)
+        created = _stored(dt.datetime.now(dt.timezone.utc))
         with self._lock:
             self._errors.append(RunError(rule, message, created))
 
