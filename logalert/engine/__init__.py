@@ -12,10 +12,12 @@ from typing import Any, Mapping
 
 import requests
 
-from logalert.engine.base import Backend, Hit, engine_reason
+from logalert.engine.base import Backend, Refused
+from logalert.engine.results import BulkItem, BulkResult, Hit, SearchResult, engine_reason
 from logalert.errors import EngineError
 
-__all__ = ["CONNECTION_OPTIONS", "Backend", "EngineError", "Hit", "Pool", "connect", "describe_target"]
+__all__ = ["CONNECTION_OPTIONS", "Backend", "BulkItem", "BulkResult", "EngineError", "Hit", "Pool", "Refused",
+           "SearchResult", "connect", "describe_target"]
 
 # The options that identify an engine connection (rules sharing them share a client).
 CONNECTION_OPTIONS = ("es_host", "es_port", "use_ssl", "verify_certs", "ca_certs", "client_cert",

@@ -1,67 +1,43 @@
 """The search-engine interface every other stage uses, and the shared logic on top of
 one raw call per engine flavour (OpenSearch via opensearch-py, Elasticsearch via its
-official client). Engine errors become EngineError carrying the engine's own reason."""
+official client). Engine errors become EngineError carrying the engine's own reason;
+answers are read into the typed values of ``logalert.engine.results``, so no caller
+outside this package sees the engine's JSON shapes or its URL paths."""
 
 from __future__ import annotations
 
 import json
 import logging
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
+from urllib.parse import quote
 
+from logalert.engine.results import (BulkResult, Hit, SearchResult, check_shards, engine_reason,
+                                     total_of)
 from logalert.errors import EngineError
+
+__all__ = ["Backend", "BulkResult", "Hit", "Refused", "SearchResult", "check_shards", "engine_reason",
+           "total_of"]
 
 log = logging.getLogger(__name__)
 
 PIT_KEEP_ALIVE = "2m"
 
 
-@dataclass(frozen=True)
-class Hit:
-    index: str
-    id: str
-    source: Mapping[str, Any]
-    sort: tuple[Any, ...] = ()
+class Refused(EngineError):
+    """The engine answered an HTTP error. ``status`` and ``error_type`` (e.g.
+    ``index_not_found_exception``) let the methods below tell "not there" and "already
+    there" from real failures without matching message text."""
 
+    def __init__(self, message: str, *, status: int, body: Any, fallback: str | None = None):
+        super().__init__(message, reason=engine_reason(body) or fallback)
+        self.status = status
+        error = body.get("error") if isinstance(body, Mapping) else None
+        self.error_type = str(error.get("type")) if isinstance(error, Mapping) and error.get("type") else None
 
-def engine_reason(body: Any) -> str | None:
-    """The most specific human reason inside an engine error body."""
-    if not isinstance(body, Mapping):
-        return str(body) if body else None
-    error = body.get("error", body)
-    if isinstance(error, str):
-        return error
-    if not isinstance(error, Mapping):
-        return None
-    root = None
-    causes = error.get("root_cause")
-    if isinstance(causes, list) and causes and isinstance(causes[0], Mapping):
-        root = causes[0].get("reason")
-    # The deepest cause ("Cannot parse 'message:/ERROR': Lexical error …") is the useful one.
-    node: Any = error
-    shards = error.get("failed_shards")
-    if isinstance(shards, list) and shards and isinstance(shards[0], Mapping):
-        node = shards[0].get("reason", node)
-    deepest = None
-    while isinstance(node, Mapping):
-        if isinstance(node.get("reason"), str):
-            deepest = node["reason"]
-        node = node.get("caused_by")
-    deepest = deepest or error.get("reason") or error.get("type")
-    if root and deepest and root != deepest and root not in deepest:
-        return f"{root}: {deepest}"
-    return deepest or root
-
-
-def check_shards(response: Mapping[str, Any]) -> None:
-    """A 200 answer can still carry per-shard failures (e.g. a query that fails on one
-    index only); treating them as success would silently skip documents."""
-    shards = response.get("_shards") or {}
-    if shards.get("failed"):
-        failures = shards.get("failures") or []
-        reason = engine_reason({"error": failures[0].get("reason")}) if failures else None
-        raise EngineError(f"{shards['failed']} of {shards.get('total')} shards failed", reason=reason)
+    @property
+    def not_found(self) -> bool:
+        return self.status == 404
 
 
 class Backend(ABC):
@@ -94,27 +70,31 @@ class Backend(ABC):
     @abstractmethod
     def _call(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
               body: Any = None, ndjson: bool = False) -> Any:
-        """One HTTP call; raises EngineError (unreachable or refused)."""
+        """One HTTP call; raises EngineError (unreachable) or Refused (an HTTP error)."""
+
+    @abstractmethod
+    def _close_pit(self, pit_id: str) -> None:
+        """Release a point in time (the request shape differs per flavour)."""
 
     def close(self) -> None:  # pragma: no cover - trivial
         pass
 
-    # --- the interface -------------------------------------------------------------
+    # --- searching -----------------------------------------------------------------
     def info(self) -> dict[str, Any]:
         return dict(self._call("GET", "/"))
 
-    def search(self, index: str, body: Mapping[str, Any], *, ignore_unavailable: bool = True) -> dict[str, Any]:
+    def search(self, index: str, body: Mapping[str, Any], *, ignore_unavailable: bool = True) -> SearchResult:
         params = {"ignore_unavailable": "true"} if ignore_unavailable else None
         response = self._call("POST", f"/{_path(index)}/_search", params=params, body=body)
         check_shards(response)
-        return response
+        return SearchResult.from_raw(response)
 
     def count(self, index: str, body: Mapping[str, Any]) -> int:
         response = self._call("POST", f"/{_path(index)}/_count", params={"ignore_unavailable": "true"}, body=body)
         check_shards(response)
         return int(response["count"])
 
-    def msearch(self, searches: Sequence[tuple[str, Mapping[str, Any]]]) -> list[dict[str, Any] | EngineError]:
+    def msearch(self, searches: Sequence[tuple[str, Mapping[str, Any]]]) -> list[SearchResult | EngineError]:
         """Many searches in one request; each failed sub-search is returned as its own
         EngineError so one rule's bad query never fails the others."""
         if not searches:
@@ -124,7 +104,7 @@ class Backend(ABC):
             lines.append(json.dumps({"index": index, "ignore_unavailable": True}))
             lines.append(json.dumps(body))
         response = self._call("POST", "/_msearch", body="\n".join(lines) + "\n", ndjson=True)
-        out: list[dict[str, Any] | EngineError] = []
+        out: list[SearchResult | EngineError] = []
         for item in response.get("responses", []):
             if "error" in item:
                 out.append(EngineError("search refused", reason=engine_reason(item)))
@@ -134,39 +114,16 @@ class Backend(ABC):
             except EngineError as exc:
                 out.append(exc)
                 continue
-            out.append(item)
+            out.append(SearchResult.from_raw(item))
         return out
-
-    def index(self, index: str, doc: Mapping[str, Any], *, id: str | None = None,
-              refresh: bool = False, op_type: str | None = None) -> str:
-        params: dict[str, str] = {}
-        if refresh:
-            params["refresh"] = "wait_for"
-        if op_type:
-            params["op_type"] = op_type
-        path = f"/{_path(index)}/_doc" + (f"/{_path(id)}" if id else "")
-        response = self._call("PUT" if id else "POST", path, params=params, body=doc)
-        return str(response["_id"])
-
-    def get(self, index: str, id: str) -> dict[str, Any] | None:
-        try:
-            response = self._call("GET", f"/{_path(index)}/_doc/{_path(id)}")
-        except EngineError as exc:
-            if "404" in str(exc) or (exc.reason or "").startswith("index_not_found"):
-                return None
-            raise
-        return response.get("_source") if response.get("found") else None
 
     def search_all(self, index: str, body: Mapping[str, Any], page_size: int) -> Iterator[Hit]:
         """Every hit of ``body`` in sort order. One request when it fits in a page;
         otherwise a point-in-time snapshot paged with search_after, so documents
         indexed meanwhile neither shift pages nor get lost or repeated."""
-        first = dict(body, size=page_size)
-        response = self.search(index, first)
-        hits = response["hits"]["hits"]
-        if len(hits) < page_size:
-            for raw in hits:
-                yield _hit(raw)
+        first = self.search(index, dict(body, size=page_size))
+        if len(first.hits) < page_size:
+            yield from first.hits
             return
         yield from self._paged(index, body, page_size)
 
@@ -185,28 +142,150 @@ class Backend(ABC):
                 response = self._call("POST", "/_search", body=page)
                 check_shards(response)
                 pit_id = response.get("pit_id", pit_id)
-                hits = response["hits"]["hits"]
-                for raw in hits:
-                    yield _hit(raw)
+                hits = SearchResult.from_raw(response).hits
+                yield from hits
                 if len(hits) < page_size:
                     return
-                after = hits[-1]["sort"]
+                after = list(hits[-1].sort)
         finally:
             try:
                 self._close_pit(pit_id)
             except EngineError as exc:  # the PIT expires on its own; not worth failing the run
                 log.debug("closing point in time failed: %s", exc)
 
-    @abstractmethod
-    def _close_pit(self, pit_id: str) -> None:
-        """Release a point in time (the request shape differs per flavour)."""
+    # --- documents -----------------------------------------------------------------
+    def get(self, index: str, id: str) -> Hit | None:
+        """One document, real-time (no refresh needed); None when it or its index is missing."""
+        try:
+            response = self._call("GET", f"/{_path(index)}/_doc/{_path(id)}")
+        except Refused as exc:
+            if exc.not_found:
+                return None
+            raise
+        return Hit.from_raw(response) if response.get("found") else None
 
+    def mget(self, index: str, ids: Sequence[str]) -> list[Hit | None]:
+        """Many documents by id in one real-time request, in the order of ``ids``
+        (None for each one missing)."""
+        if not ids:
+            return []
+        try:
+            response = self._call("POST", f"/{_path(index)}/_mget", body={"ids": list(ids)})
+        except Refused as exc:
+            if exc.not_found:
+                return [None] * len(ids)
+            raise
+        out: list[Hit | None] = []
+        for doc in response.get("docs", []):
+            if "error" in doc:
+                error = doc["error"]
+                if isinstance(error, Mapping) and error.get("type") == "index_not_found_exception":
+                    out.append(None)
+                    continue
+                raise EngineError(f"multi-get from {index} refused", reason=engine_reason(doc))
+            out.append(Hit.from_raw(doc) if doc.get("found") else None)
+        return out
 
-def _hit(raw: Mapping[str, Any]) -> Hit:
-    return Hit(index=raw["_index"], id=raw["_id"], source=raw.get("_source") or {}, sort=tuple(raw.get("sort") or ()))
+    def index(self, index: str, doc: Mapping[str, Any], *, id: str | None = None,
+              refresh: bool = False, op_type: str | None = None) -> str:
+        """Store one document (replacing one with the same id); returns its id."""
+        params: dict[str, str] = {}
+        if refresh:
+            params["refresh"] = "wait_for"
+        if op_type:
+            params["op_type"] = op_type
+        path = f"/{_path(index)}/_doc" + (f"/{_path(id)}" if id else "")
+        response = self._call("PUT" if id else "POST", path, params=params, body=doc)
+        return str(response["_id"])
+
+    def bulk(self, index: str, docs: Iterable[tuple[str | None, Mapping[str, Any]]], *,
+             refresh: bool = False) -> BulkResult:
+        """Store many documents ((id or None, document) pairs) in one request. A refused
+        document does not fail the others: the result says which ones were refused."""
+        lines = []
+        for id_, doc in docs:
+            action: dict[str, Any] = {"_index": index}
+            if id_ is not None:
+                action["_id"] = id_
+            lines.append(json.dumps({"index": action}))
+            lines.append(json.dumps(doc, default=str))
+        if not lines:
+            return BulkResult(())
+        params = {"refresh": "wait_for"} if refresh else None
+        response = self._call("POST", "/_bulk", params=params, body="\n".join(lines) + "\n", ndjson=True)
+        return BulkResult.from_raw(response)
+
+    def delete(self, index: str, id: str, *, refresh: bool = False) -> bool:
+        """Remove one document; False when it (or its index) was not there."""
+        params = {"refresh": "wait_for"} if refresh else None
+        try:
+            self._call("DELETE", f"/{_path(index)}/_doc/{_path(id)}", params=params)
+        except Refused as exc:
+            if exc.not_found:
+                return False
+            raise
+        return True
+
+    def delete_by_query(self, index: str, query: Mapping[str, Any], *, batch_size: int = 1000,
+                        max_docs: int | None = None, refresh: bool = True) -> int:
+        """Remove the documents matching ``query``, read and deleted ``batch_size`` at a
+        time inside the engine; returns how many were deleted. A document changed while
+        this runs is left alone (it is no longer the one the query matched)."""
+        params: dict[str, str] = {"conflicts": "proceed", "scroll_size": str(batch_size),
+                                  "ignore_unavailable": "true"}
+        if refresh:
+            params["refresh"] = "true"
+        if max_docs is not None:
+            params["max_docs"] = str(max_docs)
+        try:
+            response = self._call("POST", f"/{_path(index)}/_delete_by_query", params=params,
+                                  body={"query": dict(query)})
+        except Refused as exc:
+            if exc.not_found:
+                return 0
+            raise
+        failures = response.get("failures") or []
+        if failures:
+            first = failures[0] if isinstance(failures[0], Mapping) else {}
+            raise EngineError(f"deleting by query in {index}: {len(failures)} failure(s) after "
+                              f"{response.get('deleted', 0)} deleted",
+                              reason=engine_reason({"error": first.get("cause", first)}))
+        return int(response.get("deleted") or 0)
+
+    # --- indices -------------------------------------------------------------------
+    def refresh(self, index: str) -> None:
+        """Make everything written so far visible to searches."""
+        self._call("POST", f"/{_path(index)}/_refresh")
+
+    def get_mappings(self, index: str) -> dict[str, Any] | None:
+        """The index's mappings (``{"properties": …}``); None when there is no such index."""
+        try:
+            response = self._call("GET", f"/{_path(index)}/_mapping")
+        except Refused as exc:
+            if exc.not_found:
+                return None
+            raise
+        if not response:
+            return None
+        return dict(next(iter(response.values()), {}).get("mappings") or {})
+
+    def create_index(self, index: str, *, settings: Mapping[str, Any] | None = None,
+                     mappings: Mapping[str, Any] | None = None) -> bool:
+        """Create the index; False when it already exists (e.g. another process made it
+        first), which callers treat as success."""
+        body: dict[str, Any] = {}
+        if settings:
+            body["settings"] = dict(settings)
+        if mappings:
+            body["mappings"] = dict(mappings)
+        try:
+            self._call("PUT", f"/{_path(index)}", body=body or None)
+        except Refused as exc:
+            if exc.error_type == "resource_already_exists_exception":
+                return False
+            raise
+        return True
 
 
 def _path(part: str) -> str:
-    from urllib.parse import quote
-
     return quote(part, safe=",*-_.%+:")

@@ -7,23 +7,18 @@ its own EngineError, so one rule's bad query never fails the others.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Sequence
 
 from logalert.engine.base import Backend
+from logalert.engine.query import Request
+from logalert.engine.results import SearchResult
 from logalert.errors import EngineError
+
+__all__ = ["MSEARCH_BATCH", "Answer", "Request", "execute"]
 
 MSEARCH_BATCH = 100  # sub-searches per request: bounded memory per answer
 
-
-@dataclass(frozen=True)
-class Request:
-    kind: str  # "hits" | "count" | "aggs" | "check"
-    index: str
-    body: Mapping[str, Any]
-
-
-Answer = dict[str, Any] | EngineError
+Answer = SearchResult | EngineError
 
 
 def execute(jobs: Sequence[tuple[Backend, Sequence[Request]]]) -> list[list[Answer]]:

@@ -8,7 +8,7 @@ from typing import Any, Mapping
 import elastic_transport
 import elasticsearch
 
-from logalert.engine.base import Backend, engine_reason
+from logalert.engine.base import Backend, Refused
 from logalert.errors import EngineError
 
 
@@ -33,7 +33,8 @@ class ElasticsearchBackend(Backend):
         try:
             return self._client.perform_request(method, path, params=params, headers=headers, body=body).body
         except elasticsearch.ApiError as exc:
-            raise EngineError(f"{method} {path} refused (HTTP {exc.meta.status})", reason=engine_reason(exc.body)) from None
+            raise Refused(f"{method} {path} refused (HTTP {exc.meta.status})", status=int(exc.meta.status),
+                          body=exc.body) from None
         except elastic_transport.ConnectionError as exc:
             raise EngineError(f"cannot reach the search engine at {self._label}", reason=str(exc)[:300], unreachable=True) from None
         except elastic_transport.TransportError as exc:

@@ -7,7 +7,7 @@ from typing import Any, Mapping
 import opensearchpy
 from opensearchpy import exceptions as os_exc
 
-from logalert.engine.base import Backend, engine_reason
+from logalert.engine.base import Backend, Refused
 from logalert.errors import EngineError
 
 
@@ -35,7 +35,9 @@ class OpenSearchBackend(Backend):
         except os_exc.ConnectionError as exc:
             raise EngineError(f"cannot reach the search engine at {self._label}", reason=_short(exc), unreachable=True) from None
         except os_exc.TransportError as exc:
-            raise EngineError(f"{method} {path} refused (HTTP {exc.status_code})", reason=engine_reason(exc.info) or str(exc.error)) from None
+            status = exc.status_code if isinstance(exc.status_code, int) else 0
+            raise Refused(f"{method} {path} refused (HTTP {exc.status_code})", status=status, body=exc.info,
+                          fallback=str(exc.error)) from None
 
     def _close_pit(self, pit_id: str) -> None:
         if self.flavor == "opensearch":

@@ -8,9 +8,10 @@ they are normalised here into one ``bool.filter`` list the engine understands.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Mapping
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
 
-from logalert.model import Window
+from logalert.model import Query, Window
 from logalert.rules.model import Rule
 from logalert.timeutil import format_doc_time
 
@@ -78,6 +79,49 @@ def hits_body(rule: Rule, window: Window, size: int) -> dict[str, Any]:
 
 def count_body(rule: Rule, window: Window) -> dict[str, Any]:
     return {"query": query_clause(rule, window)}
+
+
+@dataclass(frozen=True)
+class Request:
+    """One search of a rule run, ready for ``_msearch``. ``kind`` says how its answer is
+    read: "hits" (the documents), "count" (``total``), "aggs" (``aggregations``) or
+    "check" (only whether the engine accepts the query)."""
+
+    kind: str
+    index: str
+    body: Mapping[str, Any]
+
+
+def check_request(rule: Rule, index: str) -> Request:
+    """The rule's filters without a time range, stopped at the first document. A search
+    whose time range misses a shard's data never parses the query, so a broken
+    query_string would stay silent until logs arrive; this one always parses it."""
+    return Request("check", index, {"query": query_clause(rule, None), "size": 0, "terminate_after": 1,
+                                    "track_total_hits": False})
+
+
+def request(rule: Rule, window: Window, q: Query, *, index: str | None = None) -> Request:
+    """The search for one of a rule type's queries: the rule's filters over the query's
+    own time range (default: the run's window). ``index`` is the window's index
+    expression when the caller has it already."""
+    span = Window(q.start or window.start, q.end or window.end)
+    span_index = index if index is not None and span == window else indices(rule, span)
+    if q.kind == "count":
+        body: dict[str, Any] = {"query": query_clause(rule, span), "size": 0, "track_total_hits": True}
+    elif q.kind == "aggs":
+        body = {"query": query_clause(rule, span), "size": 0, "aggs": dict(q.aggs or {})}
+    else:
+        body = hits_body(rule, span, rule.max_query_size)
+    return Request(q.kind, span_index, body)
+
+
+def requests(rule: Rule, window: Window, queries: Sequence[Query], *, check: bool) -> list[Request]:
+    """Every search of one run, in the order of ``queries``; with ``check``, the query
+    check first."""
+    index = indices(rule, window)
+    out = [check_request(rule, index)] if check else []
+    out.extend(request(rule, window, q, index=index) for q in queries)
+    return out
 
 
 def indices(rule: Rule, window: Window) -> str:

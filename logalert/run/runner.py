@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from logalert import failpoints, metrics, ruletypes
-from logalert.engine import Backend, Pool, batch, query
-from logalert.engine.base import Hit, _hit
+from logalert.engine import Backend, Hit, Pool, batch, query
 from logalert.errors import EngineError
 from logalert.fields import lookup
 from logalert.model import Alert, Event, Match, Query, Window
@@ -146,26 +145,8 @@ class RuleRunner:
             pass
 
     def _requests(self, window: Window, queries: list[Query]) -> list[batch.Request]:
-        rule = self.rule
-        index = query.indices(rule, window)
-        requests = []
-        if not self._query_checked:
-            # A search whose time range misses a shard's data never parses the query, so a
-            # broken query_string would stay silent until logs arrive: check it once.
-            requests.append(batch.Request("check", index, {
-                "query": query.query_clause(rule, None), "size": 0, "terminate_after": 1,
-                "track_total_hits": False}))
-        for q in queries:
-            span = Window(q.start or window.start, q.end or window.end)
-            span_index = index if span == window else query.indices(rule, span)
-            if q.kind == "count":
-                body: dict[str, Any] = {"query": query.query_clause(rule, span), "size": 0, "track_total_hits": True}
-            elif q.kind == "aggs":
-                body = {"query": query.query_clause(rule, span), "size": 0, "aggs": dict(q.aggs or {})}
-            else:
-                body = query.hits_body(rule, span, rule.max_query_size)
-            requests.append(batch.Request(q.kind, span_index, body))
-        return requests
+        # The query check goes along until the engine has accepted the query once.
+        return query.requests(self.rule, window, queries, check=not self._query_checked)
 
     def _answers(self, plan: "Plan") -> tuple[list[Any], list[Event]]:
         """The rule type's answers from the engine's; hits beyond one page are paged here."""
@@ -184,16 +165,16 @@ class RuleRunner:
             if q is None:
                 self._query_checked = True
             elif request.kind == "count":
-                total = answer["hits"]["total"]
-                answers.append(int(total["value"] if isinstance(total, dict) else total))
+                if answer.total is None:
+                    raise EngineError(f"{rule.where('index')}: the engine answered a count without a total")
+                answers.append(answer.total)
             elif request.kind == "aggs":
-                answers.append(answer.get("aggregations", {}))
+                answers.append(answer.aggregations)
             else:
-                raw = answer["hits"]["hits"]
-                if len(raw) >= rule.max_query_size:
+                if len(answer.hits) >= rule.max_query_size:
                     hits = list(plan.backend.search_all(request.index, request.body, rule.max_query_size))
                 else:
-                    hits = [_hit(h) for h in raw]
+                    hits = list(answer.hits)
                 events = self._events(hits, plan.result)
                 fresh = [e for e in events if f"{e.index}/{e.id}" not in status.seen]
                 new_events.extend(fresh)

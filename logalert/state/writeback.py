@@ -162,13 +162,14 @@ class EngineState(StateStore):
         self.backend().index(self.index, doc, id=id_)
 
     def _get(self, id_: str) -> dict[str, Any] | None:
-        return self.backend().get(self.index, id_)
+        hit = self.backend().get(self.index, id_)
+        return dict(hit.source) if hit is not None else None
 
     def _search(self, query: Mapping[str, Any], size: int = 1000) -> list[dict[str, Any]]:
         self.backend()._call("POST", f"/{self.index}/_refresh")
         response = self.backend().search(self.index, {"query": query, "size": size,
                                                       "sort": [{"written": {"order": "asc", "unmapped_type": "date"}}]})
-        return [h["_source"] for h in response["hits"]["hits"]]
+        return [dict(h.source) for h in response.hits]
 
     def _records(self, what: str, query: Mapping[str, Any], decode: Callable[[dict[str, Any]], Any],
                  size: int = 1000) -> list[Any]:

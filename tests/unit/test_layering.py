@@ -125,7 +125,6 @@ def test_function_level_imports_count(tmp_path):
     assert _imports(tree, "logalert.x", False) == [("logalert.run", ["runner"])]
 
 
-@pytest.mark.xfail(strict=True, reason="cli and runner still import private engine/config names (issue 8, in progress)")
 def test_no_module_imports_a_private_name_of_another():
     _, raw = _graph()
     private = [(module, target, n) for module, imports in raw.items() for target, names in imports

@@ -6,8 +6,11 @@ import json
 
 import pytest
 
-from logalert.engine.base import Backend, check_shards, engine_reason
+from logalert.engine.base import check_shards, engine_reason
+from logalert.engine.results import Hit, SearchResult
 from logalert.errors import EngineError
+
+from .canned import Canned
 
 LEXICAL = 'Lexical error at line 1, column 15.  Encountered: <EOF> after : "/ERROR"'
 
@@ -111,31 +114,13 @@ def test_check_shards_without_failure_details():
     assert (str(info.value), info.value.reason) == ("2 of 5 shards failed", None)
 
 
-class Canned(Backend):
-    """A backend whose one raw call answers from a list and records what was asked."""
-
-    flavor = "canned"
-    pit_open_path = "_search/point_in_time"
-    pit_id_key = "pit_id"
-
-    def __init__(self, *answers):
-        super().__init__({"version": {"number": "2.19.6"}})
-        self.answers = list(answers)
-        self.calls = []
-
-    def _call(self, method, path, *, params=None, body=None, ndjson=False):
-        self.calls.append((method, path, params, body, ndjson))
-        return self.answers.pop(0)
-
-    def _close_pit(self, pit_id):
-        self.calls.append(("close", pit_id))
-
-
 def test_msearch_keeps_each_sub_search_separate():
-    ok = {"_shards": {"total": 1, "successful": 1, "failed": 0}, "hits": {"hits": []}, "status": 200}
+    ok = {"_shards": {"total": 1, "successful": 1, "failed": 0}, "status": 200,
+          "hits": {"total": {"value": 1, "relation": "eq"}, "hits": [{"_index": "logs-a", "_id": "e1", "_source": {"n": 1}}]},
+          "aggregations": {"m": {"value": 1.0}}}
     backend = Canned({"responses": [ok, QUERY_STRING_400, PARTIAL_200]})
     out = backend.msearch([("logs-a", {"query": {"match_all": {}}}), ("logs", {"size": 0}), ("logs-*", {})])
-    assert out[0] is ok
+    assert out[0] == SearchResult(hits=(Hit("logs-a", "e1", {"n": 1}),), total=1, aggregations={"m": {"value": 1.0}})
     assert isinstance(out[1], EngineError) and str(out[1]) == f"search refused: Failed to parse query [message:/ERROR]: {LEXICAL}"
     assert isinstance(out[2], EngineError) and out[2].reason == 'For input string: "abc"'
     method, path, _params, body, ndjson = backend.calls[0]
@@ -153,6 +138,12 @@ def test_search_raises_on_partial_shard_failure_and_quotes_the_index_path():
     with pytest.raises(EngineError):
         backend.search("logstash-2024.05.01,logs-*", {"query": {"match_all": {}}})
     assert backend.calls[0][:3] == ("POST", "/logstash-2024.05.01,logs-*/_search", {"ignore_unavailable": "true"})
+
+
+def test_msearch_of_nothing_sends_nothing():
+    backend = Canned()
+    assert backend.msearch([]) == [] and backend.calls == []
+
 
 def test_count_and_version():
     backend = Canned({"count": 17, "_shards": {"total": 1, "successful": 1, "failed": 0}})

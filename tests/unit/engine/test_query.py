@@ -9,7 +9,7 @@ import pytest
 from logalert.engine import query
 from logalert.engine.query import expand_strftime, normalise_filter
 from logalert.fields import flatten, lookup
-from logalert.model import Window
+from logalert.model import Query, Window
 
 from ..conftest import at
 
@@ -187,3 +187,39 @@ def test_lookup_of_a_keyword_subfield_reads_the_field_itself():
     assert lookup(doc, "kubernetes.pod_name.keyword") == "api-1"
     assert lookup(doc, "code.raw") == 7  # a real field named raw wins
     assert lookup(doc, "missing.keyword", "-") == "-"
+
+
+def test_the_requests_of_a_run_check_the_query_first(make_rule):
+    rule = make_rule("""\
+        name: r
+        index: logstash-*
+        type: any
+        filter: [{term: {level: ERROR}}]
+        alert: stdout
+        """)
+    qs = [Query("count"), Query("aggs", aggs={"m": {"max": {"field": "n"}}}), Query("hits")]
+    out = query.requests(rule, WINDOW, qs, check=True)
+    clause = query.query_clause(rule, WINDOW)
+    assert [(r.kind, r.index) for r in out] == [("check", "logstash-*"), ("count", "logstash-*"),
+                                               ("aggs", "logstash-*"), ("hits", "logstash-*")]
+    assert out[0].body == {"query": {"bool": {"filter": [{"term": {"level": "ERROR"}}]}}, "size": 0,
+                           "terminate_after": 1, "track_total_hits": False}
+    assert out[1].body == {"query": clause, "size": 0, "track_total_hits": True}
+    assert out[2].body == {"query": clause, "size": 0, "aggs": {"m": {"max": {"field": "n"}}}}
+    assert out[3].body == query.hits_body(rule, WINDOW, rule.max_query_size)
+    assert [r.kind for r in query.requests(rule, WINDOW, qs, check=False)] == ["count", "aggs", "hits"]
+
+
+def test_a_query_with_its_own_time_range_searches_that_range_and_its_indices(make_rule):
+    rule = make_rule("""\
+        name: r
+        index: "logstash-%Y.%m.%d"
+        use_strftime_index: true
+        type: any
+        alert: stdout
+        """)
+    earlier = Query("count", start=at(2024, 4, 30, 10, 0), end=WINDOW.end)
+    request = query.request(rule, WINDOW, earlier, index="not used: the span differs")
+    assert request.index == "logstash-2024.04.30,logstash-2024.05.01"
+    assert request.body["query"] == query.query_clause(rule, Window(at(2024, 4, 30, 10, 0), WINDOW.end))
+    assert query.request(rule, WINDOW, Query("hits"), index="given").index == "given"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from logalert.engine import Hit, SearchResult
 from logalert.errors import EngineError
-from logalert.model import Window
+from logalert.model import Query, Window
 from logalert.run.runner import RuleRunner
 from logalert.state import MemoryState
 
@@ -39,14 +40,14 @@ class FailingOutbox(MemoryState):
 
 
 def hits(*minutes):
-    return {"hits": {"hits": [
-        {"_index": "logstash-x", "_id": f"d{m}", "_source": {"@timestamp": (at(2024, 5, 1, 12, 0) + dt.timedelta(minutes=m)).isoformat()}}
-        for m in minutes]}}
+    return SearchResult(hits=tuple(
+        Hit("logstash-x", f"d{m}", {"@timestamp": (at(2024, 5, 1, 12, 0) + dt.timedelta(minutes=m)).isoformat()})
+        for m in minutes), total=len(minutes))
 
 
 def run_with(runner, window, answer):
     plan = runner.plan(window)
-    plan.answers = [answer if r.kind == "hits" else {"hits": {"hits": []}} for r in plan.requests]
+    plan.answers = [answer if r.kind == "hits" else SearchResult() for r in plan.requests]
     return runner.finish(plan)
 
 
@@ -68,3 +69,48 @@ def test_a_run_failing_after_evaluation_is_evaluated_afresh(make_rule):
     again = run_with(runner, window, hits(1, 2))
     assert again.error is None
     assert len(again.alerts) == 1  # the burst, once: neither lost nor counted twice
+
+
+
+class Recording:
+    """A rule type asking for one of each kind of search; keeps what the runner hands it."""
+
+    def __init__(self):
+        self.results = None
+
+    def queries(self, window):
+        return [Query("count"), Query("aggs", aggs={"m": {"max": {"field": "n"}}}), Query("hits")]
+
+    def evaluate(self, window, results):
+        self.results = results
+        return []
+
+    def describe(self, match):  # pragma: no cover - no matches
+        return {}
+
+
+def test_the_runner_reads_counts_aggregations_and_hits_from_typed_answers(make_rule):
+    rule = make_rule(RULE)
+    runner = RuleRunner(rule, StubPool(), MemoryState(), alerters=[], clock=lambda: at(2024, 5, 1, 12, 30))
+    runner.ruletype = recording = Recording()
+    window = Window(at(2024, 5, 1, 12, 0), at(2024, 5, 1, 12, 30))
+    plan = runner.plan(window, send=False)
+    assert [r.kind for r in plan.requests] == ["check", "count", "aggs", "hits"]
+    plan.answers = [SearchResult(), SearchResult(total=7), SearchResult(aggregations={"m": {"value": 3.0}}), hits(1, 2)]
+    result = runner.finish(plan)
+    assert result.error is None
+    count, aggs, events = recording.results
+    assert (count, aggs) == (7, {"m": {"value": 3.0}})
+    assert [(e.index, e.id, e.timestamp) for e in events] == [
+        ("logstash-x", "d1", at(2024, 5, 1, 12, 1)), ("logstash-x", "d2", at(2024, 5, 1, 12, 2))]
+    assert [r.kind for r in runner.plan(window, send=False).requests] == ["count", "aggs", "hits"]  # checked once
+
+
+def test_a_refused_query_check_names_the_filter(make_rule):
+    rule = make_rule(RULE)
+    runner = RuleRunner(rule, StubPool(), MemoryState(), alerters=[], clock=lambda: at(2024, 5, 1, 12, 30))
+    plan = runner.plan(Window(at(2024, 5, 1, 12, 0), at(2024, 5, 1, 12, 30)), send=False)
+    plan.answers = [EngineError("search refused", reason="Failed to parse query [level:/x]")] + [
+        SearchResult() for _ in plan.requests[1:]]
+    failed = runner.finish(plan)
+    assert str(failed.error).endswith(": filter: the engine rejects this query: Failed to parse query [level:/x]")
