@@ -7,7 +7,14 @@ import dataclasses
 import datetime as dt
 import threading
 
-from logalert.state.base import Aggregation, OutboxEntry, RuleStatus, RunError, Silence, StateStore
+from logalert.state.base import (
+    Aggregation,
+    OutboxEntry,
+    RuleStatus,
+    RunError,
+    Silence,
+    StateStore,
+)
 from logalert.timeutil import ensure_utc
 
 

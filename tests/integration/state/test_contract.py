@@ -13,12 +13,19 @@ import dataclasses
 import datetime as dt
 import time
 import uuid
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import pytest
 
 from logalert.engine import connect
-from logalert.state.base import Aggregation, OutboxEntry, RuleStatus, Silence, StateStore
+from logalert.state.base import (
+    Aggregation,
+    OutboxEntry,
+    RuleStatus,
+    Silence,
+    StateStore,
+)
 from logalert.state.memory import MemoryState
 from logalert.state.writeback import EngineState
 from tests.integration.helpers import engine_options
@@ -143,10 +150,9 @@ def test_deferred_status_writes_are_read_back_at_once_and_all_kept(store):
 
 
 def test_deferred_status_writes_survive_an_error_in_the_block(store):
-    with pytest.raises(RuntimeError):
-        with store.deferred_status():
-            store.save_status(status("a", hits=5))
-            raise RuntimeError("a rule run blew up")
+    with pytest.raises(RuntimeError), store.deferred_status():
+        store.save_status(status("a", hits=5))
+        raise RuntimeError("a rule run blew up")
     assert store.load_status("a") == status("a", hits=5)
     assert store.all_status() == [status("a", hits=5)]
 
