@@ -1,9 +1,7 @@
 """State in the writeback index, so a restart (kill -9 included) resumes where it stopped.
 
-One index holds every kind of record, told apart by ``kind``: ``status`` (one per rule:
-last window end, counts, last error, the ids evaluated in the overlap), ``silence``,
-``alert`` (the outbox: one per alert and notifier), ``aggregation`` (matches waiting for
-their digest) and ``error`` (a log of run errors). Reads of single records use GET,
+The records and their mappings are in ``logalert.state.records``; this is the store:
+what it reads when, and what it keeps in memory. Reads of single records use GET,
 which is real-time; searches (pending alerts, silences) are re-checked with GET before
 acting, so a not-yet-refreshed index never causes a second send.
 """
@@ -12,86 +10,24 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import dataclasses
 import datetime as dt
-import hashlib
-import json
 import logging
 import threading
 import time
 from typing import Any, Callable, Iterator, Mapping
 
-from logalert.engine.base import Backend
+from logalert.engine import Backend
 from logalert.errors import EngineError
 from logalert.state.base import Aggregation, OutboxEntry, RuleStatus, Silence, StateStore
-from logalert.timeutil import iso, parse_iso
+from logalert.state.records import (MAPPINGS, SETTINGS, aggregation_doc, copy_status, decode_aggregation,
+                                    decode_entry, decode_silence, decode_status, doc_id, error_doc, now_iso,
+                                    outbox_doc, silence_doc, status_doc, wrong_mappings)
+from logalert.state.records import date_of as _date
+from logalert.timeutil import iso
+
+__all__ = ["EngineState", "doc_id"]
 
 log = logging.getLogger(__name__)
-
-SCHEMA_VERSION = 1
-
-MAPPINGS: dict[str, Any] = {
-    "dynamic": False,
-    "_meta": {"logalert_schema": SCHEMA_VERSION},
-    "properties": {
-        "kind": {"type": "keyword"},
-        "rule": {"type": "keyword"},
-        "key": {"type": "keyword"},
-        "written": {"type": "date"},
-        # status
-        "last_end": {"type": "date"},
-        "last_run": {"type": "date"},
-        "hits": {"type": "long"},
-        "matches": {"type": "long"},
-        "alerts": {"type": "long"},
-        "duration": {"type": "float"},
-        "error": {"type": "text"},
-        "seen": {"type": "object", "enabled": False},
-        # silence
-        "until": {"type": "date"},
-        "exponent": {"type": "integer"},
-        "reason": {"type": "keyword"},
-        # alert (outbox)
-        "alert_id": {"type": "keyword"},
-        "alerter": {"type": "keyword"},
-        "subject": {"type": "text"},
-        "body": {"type": "text", "index": False},
-        "created": {"type": "date"},
-        "status": {"type": "keyword"},
-        "attempts": {"type": "integer"},
-        "last_error": {"type": "text"},
-        "sent_at": {"type": "date"},
-        # aggregation
-        "send_at": {"type": "date"},
-        "items": {"type": "object", "enabled": False},
-    },
-}
-
-# Fields whose type the daemon depends on; a foreign index with other types is refused.
-REQUIRED_TYPES = {"kind": "keyword", "rule": "keyword", "key": "keyword", "status": "keyword",
-                  "last_end": "date", "until": "date", "send_at": "date", "created": "date"}
-
-
-def doc_id(kind: str, *parts: str) -> str:
-    digest = hashlib.sha1("\0".join(parts).encode()).hexdigest()[:24]
-    return f"{kind}-{digest}"
-
-
-def _date(value: Any) -> dt.datetime | None:
-    return parse_iso(value) if isinstance(value, str) and value else None
-
-
-def _opt_iso(value: dt.datetime | None) -> str | None:
-    return iso(value) if value else None
-
-
-def _copy_status(status: RuleStatus) -> RuleStatus:
-    """A copy the caller may change (a deepcopy of the seen ids was a hot spot)."""
-    return dataclasses.replace(status, seen=dict(status.seen))
-
-
-class CorruptRecord(ValueError):
-    """A document in the writeback index that is not one of ours or is damaged."""
 
 
 class EngineState(StateStore):
@@ -122,33 +58,29 @@ class EngineState(StateStore):
         if not self._ready:
             with self._lock:
                 if not self._ready:
-                    self.ensure_index(backend)
+                    self._ensure_index(backend)
                     self._ready = True
         return backend
 
-    def ensure_index(self, backend: Backend | None = None) -> bool:
-        """Create the index with our mappings when missing; refuse one with wrong mappings.
-        Returns True when it was created."""
-        backend = backend or self._factory()
-        try:
-            current = backend._call("GET", f"/{self.index}/_mapping")
-        except EngineError as exc:
-            if "index_not_found" not in str(exc) and "no such index" not in str(exc) and "404" not in str(exc):
-                raise
-            try:
-                backend._call("PUT", f"/{self.index}", body={
-                    "settings": {"index": {"number_of_shards": 1, "auto_expand_replicas": "0-1"}},
-                    "mappings": MAPPINGS,
-                })
-            except EngineError as create_exc:
-                if "resource_already_exists" not in str(create_exc):
-                    raise
-            log.info("created writeback index %s", self.index)
-            return True
-        mapping = next(iter(current.values()), {}).get("mappings", {}) if current else {}
-        props = mapping.get("properties", {})
-        wrong = [f"{f} is {props.get(f, {}).get('type', 'missing')} (want {t})"
-                 for f, t in REQUIRED_TYPES.items() if props.get(f, {}).get("type") != t]
+    def ensure_index(self) -> bool:
+        """Create the index with our mappings when missing; refuse one with wrong mappings
+        (EngineError saying how to fix it). Returns True when it was created."""
+        backend = self._factory()
+        with self._lock:
+            created = self._ensure_index(backend)
+            self._ready = True
+        return created
+
+    def _ensure_index(self, backend: Backend) -> bool:
+        mappings = backend.get_mappings(self.index)
+        if mappings is None:
+            # False: another process created it meanwhile, with our mappings.
+            created = backend.create_index(self.index, settings=SETTINGS, mappings=MAPPINGS)
+            if created:
+                log.info("created writeback index %s", self.index)
+                return True
+            mappings = backend.get_mappings(self.index) or {}
+        wrong = wrong_mappings(mappings)
         if wrong:
             raise EngineError(
                 f"writeback_index {self.index!r} has mappings logalert cannot use: {'; '.join(wrong)}. "
@@ -158,18 +90,22 @@ class EngineState(StateStore):
 
     # --- plumbing ------------------------------------------------------------------
     def _put(self, id_: str, doc: dict[str, Any]) -> None:
-        doc["written"] = iso(dt.datetime.now(dt.timezone.utc))
+        doc["written"] = now_iso()
         self.backend().index(self.index, doc, id=id_)
 
     def _get(self, id_: str) -> dict[str, Any] | None:
         hit = self.backend().get(self.index, id_)
         return dict(hit.source) if hit is not None else None
 
+    def _mget(self, ids: list[str]) -> list[dict[str, Any] | None]:
+        return [dict(h.source) if h is not None else None for h in self.backend().mget(self.index, ids)]
+
     def _search(self, query: Mapping[str, Any], size: int = 1000) -> list[dict[str, Any]]:
-        self.backend()._call("POST", f"/{self.index}/_refresh")
-        response = self.backend().search(self.index, {"query": query, "size": size,
-                                                      "sort": [{"written": {"order": "asc", "unmapped_type": "date"}}]})
-        return [dict(h.source) for h in response.hits]
+        backend = self.backend()
+        backend.refresh(self.index)
+        result = backend.search(self.index, {"query": query, "size": size,
+                                             "sort": [{"written": {"order": "asc", "unmapped_type": "date"}}]})
+        return [dict(h.source) for h in result.hits]
 
     def _records(self, what: str, query: Mapping[str, Any], decode: Callable[[dict[str, Any]], Any],
                  size: int = 1000) -> list[Any]:
@@ -184,23 +120,26 @@ class EngineState(StateStore):
                       self.index, what, type(exc).__name__, exc, doc)
             return None
 
-    # --- status --------------------------------------------------------------------
-    def _decode_status(self, d: dict[str, Any]) -> RuleStatus:
-        return RuleStatus(
-            rule=str(d["rule"]), last_end=_date(d.get("last_end")), last_run=_date(d.get("last_run")),
-            hits=int(d.get("hits") or 0), matches=int(d.get("matches") or 0), alerts=int(d.get("alerts") or 0),
-            duration=float(d.get("duration") or 0.0), error=d.get("error"),
-            seen={str(k): float(v) for k, v in (d.get("seen") or {}).items()})
+    def _bulk(self, docs: list[tuple[str, dict[str, Any]]]) -> None:
+        """Index many records in one request; any refused record fails the call."""
+        if not docs:
+            return
+        if len(docs) == 1:
+            self._put(*docs[0])
+            return
+        written = now_iso()
+        result = self.backend().bulk(self.index, [(id_, dict(doc, written=written)) for id_, doc in docs])
+        result.raise_if_failed(f"writing to {self.index}")
 
+    # --- status --------------------------------------------------------------------
     def preload_status(self, rules: list[str]) -> None:
         """One multi-get for the statuses of many rules (a tick's first run)."""
         missing = [r for r in rules if r not in self._status]
         if not missing:
             return
-        ids = [doc_id("status", r) for r in missing]
-        response = self.backend()._call("POST", f"/{self.index}/_mget", body={"ids": ids})
-        for name, doc in zip(missing, response.get("docs", [])):
-            status = self._decode("status", doc["_source"], self._decode_status) if doc.get("found") else None
+        docs = self._mget([doc_id("status", r) for r in missing])
+        for name, doc in zip(missing, docs):
+            status = self._decode("status", doc, decode_status) if doc is not None else None
             if status is not None:
                 self._status[status.rule] = status
             else:
@@ -211,27 +150,21 @@ class EngineState(StateStore):
             return None
         if rule not in self._status:
             doc = self._get(doc_id("status", rule))
-            status = self._decode("status", doc, self._decode_status) if doc else None
+            status = self._decode("status", doc, decode_status) if doc else None
             if status is None:
                 return None
             self._status[rule] = status
-        return _copy_status(self._status[rule])
-
-    def _status_doc(self, status: RuleStatus) -> dict[str, Any]:
-        return {"kind": "status", "rule": status.rule, "last_end": _opt_iso(status.last_end),
-                "last_run": _opt_iso(status.last_run), "hits": status.hits, "matches": status.matches,
-                "alerts": status.alerts, "duration": status.duration, "error": status.error, "seen": status.seen,
-                "written": iso(dt.datetime.now(dt.timezone.utc))}
+        return copy_status(self._status[rule])
 
     def save_status(self, status: RuleStatus) -> None:
         self._no_status.discard(status.rule)
         with self._lock:
             if self._deferred is not None:
-                self._deferred.append(_copy_status(status))
-                self._status[status.rule] = _copy_status(status)
+                self._deferred.append(copy_status(status))
+                self._status[status.rule] = copy_status(status)
                 return
-        self._put(doc_id("status", status.rule), self._status_doc(status))
-        self._status[status.rule] = _copy_status(status)
+        self._put(doc_id("status", status.rule), status_doc(status))
+        self._status[status.rule] = copy_status(status)
 
     @contextlib.contextmanager
     def deferred_status(self) -> Iterator[None]:
@@ -246,37 +179,12 @@ class EngineState(StateStore):
             with self._lock:
                 pending, self._deferred = self._deferred or [], None
             if pending:
-                self._bulk([(doc_id("status", s.rule), self._status_doc(s)) for s in pending])
-
-    def _bulk(self, docs: list[tuple[str, dict[str, Any]]]) -> None:
-        """Index many records in one request; any refused record fails the call."""
-        if not docs:
-            return
-        if len(docs) == 1:
-            self._put(*docs[0])
-            return
-        lines = []
-        written = iso(dt.datetime.now(dt.timezone.utc))
-        for id_, doc in docs:
-            lines.append(json.dumps({"index": {"_index": self.index, "_id": id_}}))
-            lines.append(json.dumps(dict(doc, written=written), default=str))
-        response = self.backend()._call("POST", "/_bulk", body="\n".join(lines) + "\n", ndjson=True)
-        if response.get("errors"):
-            failed = [i for i in response.get("items", []) if i.get("index", {}).get("error")]
-            raise EngineError(f"writing {len(failed)} record(s) to {self.index} failed",
-                              reason=str(failed[0]["index"]["error"])[:300])
+                self._bulk([(doc_id("status", s.rule), status_doc(s)) for s in pending])
 
     def all_status(self) -> list[RuleStatus]:
-        return self._records("status", {"term": {"kind": "status"}}, self._decode_status)
+        return self._records("status", {"term": {"kind": "status"}}, decode_status)
 
     # --- silences ------------------------------------------------------------------
-    def _silence(self, doc: dict[str, Any]) -> Silence:
-        until = _date(doc["until"])
-        if until is None:
-            raise ValueError("until is missing")
-        return Silence(str(doc["rule"]), str(doc.get("key") or ""), until, int(doc.get("exponent") or 0),
-                       str(doc.get("reason") or "realert"))
-
     def _silence_cache(self) -> dict[tuple[str, str], Silence]:
         now = time.monotonic()
         if self._silences is None or now - self._silences_loaded > self.SILENCE_REFRESH_SECONDS:
@@ -294,9 +202,7 @@ class EngineState(StateStore):
         self.put_silences([silence])
 
     def put_silences(self, silences: list[Silence]) -> None:
-        self._bulk([(doc_id("silence", x.rule, x.key), {
-            "kind": "silence", "rule": x.rule, "key": x.key, "until": iso(x.until),
-            "exponent": x.exponent, "reason": x.reason}) for x in silences])
+        self._bulk([(doc_id("silence", x.rule, x.key), silence_doc(x)) for x in silences])
         with self._lock:
             if self._silences is not None:
                 for x in silences:
@@ -305,33 +211,23 @@ class EngineState(StateStore):
     def remove_silence(self, rule: str, key: str | None = None) -> int:
         doomed = [s for s in self.list_silences() if s.rule == rule and (key is None or s.key == key)]
         for s in doomed:
-            self.backend()._call("DELETE", f"/{self.index}/_doc/{doc_id('silence', s.rule, s.key)}")
+            self.backend().delete(self.index, doc_id("silence", s.rule, s.key))
             with self._lock:
                 if self._silences is not None:
                     self._silences.pop((s.rule, s.key), None)
         return len(doomed)
 
     def list_silences(self) -> list[Silence]:
-        return self._records("silence", {"term": {"kind": "silence"}}, self._silence)
+        return self._records("silence", {"term": {"kind": "silence"}}, decode_silence)
 
     # --- outbox --------------------------------------------------------------------
-    def _entry(self, doc: dict[str, Any]) -> OutboxEntry:
-        created = _date(doc["created"])
-        if created is None or doc["status"] not in ("pending", "sent", "failed"):
-            raise ValueError("not an outbox record")
-        return OutboxEntry(id=str(doc["key"]), alert_id=str(doc["alert_id"]), rule=str(doc["rule"]),
-                           alerter=str(doc["alerter"]), subject=str(doc.get("subject") or ""),
-                           body=str(doc.get("body") or ""), created=created, status=str(doc["status"]),
-                           attempts=int(doc.get("attempts") or 0), last_error=doc.get("last_error"),
-                           sent_at=_date(doc.get("sent_at")))
-
     def get_outbox(self, entry_id: str) -> OutboxEntry | None:
         with self._lock:
             known = self._known.get(entry_id)
         if known is not None:
             return copy.copy(known)
         doc = self._get(doc_id("alert", entry_id))  # real-time: an earlier process may have sent it
-        entry = self._decode("alert", doc, self._entry) if doc else None
+        entry = self._decode("alert", doc, decode_entry) if doc else None
         if entry is not None:
             with self._lock:
                 self._known[entry_id] = copy.copy(entry)
@@ -341,10 +237,11 @@ class EngineState(StateStore):
         """Ids of all outbox records, read once (paged): afterwards this process knows
         every record, because it writes all new ones itself."""
         if self._recorded is None:
-            self.backend()._call("POST", f"/{self.index}/_refresh")
+            backend = self.backend()
+            backend.refresh(self.index)
             body = {"query": {"term": {"kind": "alert"}}, "_source": ["key"],
                     "sort": [{"created": {"order": "asc", "unmapped_type": "date"}}]}
-            ids = {str(h.source.get("key")) for h in self.backend().search_all(self.index, body, 10000)}
+            ids = {str(h.source.get("key")) for h in backend.search_all(self.index, body, 10000)}
             with self._lock:
                 if self._recorded is None:
                     self._recorded = ids
@@ -361,27 +258,19 @@ class EngineState(StateStore):
                 elif entry_id in recorded:
                     unknown.append(entry_id)
         if unknown:  # recorded by an earlier process: read them (real-time multi-get)
-            response = self.backend()._call("POST", f"/{self.index}/_mget",
-                                            body={"ids": [doc_id("alert", e) for e in unknown]})
-            for doc in response.get("docs", []):
-                entry = self._decode("alert", doc["_source"], self._entry) if doc.get("found") else None
+            for doc in self._mget([doc_id("alert", e) for e in unknown]):
+                entry = self._decode("alert", doc, decode_entry) if doc is not None else None
                 if entry is not None:
                     found[entry.id] = entry
                     with self._lock:
                         self._known[entry.id] = copy.copy(entry)
         return found
 
-    def _outbox_doc(self, entry: OutboxEntry) -> dict[str, Any]:
-        return {"kind": "alert", "key": entry.id, "alert_id": entry.alert_id, "rule": entry.rule,
-                "alerter": entry.alerter, "subject": entry.subject, "body": entry.body, "created": iso(entry.created),
-                "status": entry.status, "attempts": entry.attempts, "last_error": entry.last_error,
-                "sent_at": _opt_iso(entry.sent_at)}
-
     def put_outbox(self, entry: OutboxEntry) -> None:
         self.put_outbox_many([entry])
 
     def put_outbox_many(self, entries: list[OutboxEntry]) -> None:
-        self._bulk([(doc_id("alert", e.id), self._outbox_doc(e)) for e in entries])
+        self._bulk([(doc_id("alert", e.id), outbox_doc(e)) for e in entries])
         with self._lock:
             for entry in entries:
                 self._known[entry.id] = copy.copy(entry)
@@ -400,11 +289,11 @@ class EngineState(StateStore):
             query = {"bool": {"filter": [{"term": {"kind": "alert"}}, {"term": {"status": "pending"}}]}}
             found: dict[str, OutboxEntry] = {}
             for doc in self._search(query, size=10000):
-                entry = self._decode("alert", doc, self._entry)
+                entry = self._decode("alert", doc, decode_entry)
                 if entry is None:
                     continue
                 fresh = self._get(doc_id("alert", entry.id))  # real-time: the search may lag
-                entry = self._decode("alert", fresh, self._entry) if fresh else None
+                entry = self._decode("alert", fresh, decode_entry) if fresh else None
                 if entry is not None and entry.status == "pending":
                     found[entry.id] = entry
             with self._lock:
@@ -418,19 +307,12 @@ class EngineState(StateStore):
         query: dict[str, Any] = {"bool": {"filter": [{"term": {"kind": "alert"}}]}}
         if rule is not None:
             query["bool"]["filter"].append({"term": {"rule": rule}})
-        return self._records("alert", query, self._entry, size)
+        return self._records("alert", query, decode_entry, size)
 
     # --- aggregation ---------------------------------------------------------------
-    def _aggregation(self, doc: dict[str, Any]) -> Aggregation:
-        send_at, created = _date(doc["send_at"]), _date(doc["created"])
-        if send_at is None or created is None or not isinstance(doc.get("items"), dict):
-            raise ValueError("not an aggregation record")
-        return Aggregation(rule=str(doc["rule"]), key=str(doc.get("key") or ""), created=created,
-                           send_at=send_at, matches=list(doc["items"].get("matches") or []))
-
     def _aggregation_cache(self) -> dict[tuple[str, str], Aggregation]:
         if self._aggregations is None:
-            records = self._records("aggregation", {"term": {"kind": "aggregation"}}, self._aggregation, 10000)
+            records = self._records("aggregation", {"term": {"kind": "aggregation"}}, decode_aggregation, 10000)
             found = {(a.rule, a.key): a for a in records}
             with self._lock:
                 if self._aggregations is None:
@@ -442,9 +324,7 @@ class EngineState(StateStore):
         return copy.deepcopy(agg) if agg else None
 
     def put_aggregation(self, agg: Aggregation) -> None:
-        self._put(doc_id("aggregation", agg.rule, agg.key), {
-            "kind": "aggregation", "rule": agg.rule, "key": agg.key, "created": iso(agg.created),
-            "send_at": iso(agg.send_at), "items": {"matches": agg.matches}})
+        self._put(doc_id("aggregation", agg.rule, agg.key), aggregation_doc(agg))
         cache = self._aggregation_cache()
         with self._lock:
             cache[(agg.rule, agg.key)] = copy.deepcopy(agg)
@@ -455,11 +335,7 @@ class EngineState(StateStore):
             return [copy.deepcopy(a) for (r, _), a in cache.items() if r == rule and a.send_at <= now]
 
     def delete_aggregation(self, rule: str, key: str) -> None:
-        try:
-            self.backend()._call("DELETE", f"/{self.index}/_doc/{doc_id('aggregation', rule, key)}")
-        except EngineError as exc:
-            if "404" not in str(exc) and "not_found" not in str(exc):
-                raise
+        self.backend().delete(self.index, doc_id("aggregation", rule, key))  # False: already gone
         cache = self._aggregation_cache()
         with self._lock:
             cache.pop((rule, key), None)
@@ -467,8 +343,7 @@ class EngineState(StateStore):
     # --- error log -----------------------------------------------------------------
     def record_error(self, rule: str, message: str) -> None:
         now = dt.datetime.now(dt.timezone.utc)
-        self._put(doc_id("error", rule, iso(now)), {"kind": "error", "rule": rule, "error": message,
-                                                     "created": iso(now)})
+        self._put(doc_id("error", rule, iso(now)), error_doc(rule, message, now))
 
     def errors(self, rule: str | None = None, size: int = 100) -> list[Any]:
         """The run error log, newest first. The search helper sorts oldest first, so this

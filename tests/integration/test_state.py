@@ -120,6 +120,16 @@ def test_writeback_index_with_wrong_mappings_is_refused_with_the_fix(engine, eng
         engine.indices.delete(index=index)
 
 
+def test_ensure_index_creates_the_index_once_with_our_mappings(engine, engine_url, state):
+    assert state.ensure_index() is True
+    mapping = engine.indices.get_mapping(index=state.index)[state.index]["mappings"]
+    assert mapping["properties"]["kind"] == {"type": "keyword"} and mapping["dynamic"] in (False, "false")
+    other_process = EngineState(lambda: connect(engine_options(engine_url)), state.index)
+    assert other_process.ensure_index() is False
+    other_process.save_status(RuleStatus("r"))  # ready: no second check before writing
+    assert state.load_status("r") == RuleStatus("r")
+
+
 def test_init_status_and_silence_commands(engine, engine_url, fresh_index, tmp_path):
     config = write_config(tmp_path, engine_url)
     proc = logalert("init", "--config", str(config), cwd=tmp_path)

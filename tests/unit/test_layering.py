@@ -142,7 +142,6 @@ def test_bottom_modules_import_no_stage():
     assert {m: sorted(edges[m] - allowed) for m in bottom if edges.get(m, set()) - allowed} == {}
 
 
-@pytest.mark.xfail(strict=True, reason="state/writeback.py is 469 lines (issue 8, in progress)")
 def test_no_module_is_longer_than_400_lines():
     long = {_module_name(p): n for p in PACKAGE.rglob("*.py") if (n := len(p.read_text().splitlines())) > 400}
     assert long == {}
