@@ -49,6 +49,7 @@ class Backend(ABC):
     # search_after needs a unique sort; Elasticsearch has _shard_doc under a point in time,
     # OpenSearch 2.x does not (and still allows sorting on _id).
     tiebreaker: Mapping[str, str] = {"_shard_doc": "asc"}
+    _has_delete_by_query = True  # False once the engine said it has no such handler
 
     def __init__(self, info: Mapping[str, Any]):
         self._info = dict(info)
@@ -228,9 +229,11 @@ class Backend(ABC):
 
     def delete_by_query(self, index: str, query: Mapping[str, Any], *, batch_size: int = 1000,
                         max_docs: int | None = None, refresh: bool = True) -> int:
-        """Remove the documents matching ``query``, read and deleted ``batch_size`` at a
-        time inside the engine; returns how many were deleted. A document changed while
-        this runs is left alone (it is no longer the one the query matched)."""
+        """Remove the documents matching ``query``, ``batch_size`` at a time (at most
+        ``max_docs``); returns how many were deleted. A document changed between being
+        found and being deleted is left alone (a version conflict, not an error)."""
+        if not self._has_delete_by_query:
+            return self._delete_found(index, query, batch_size, max_docs, refresh)
         params: dict[str, str] = {"conflicts": "proceed", "scroll_size": str(batch_size),
                                   "ignore_unavailable": "true"}
         if refresh:
@@ -243,6 +246,11 @@ class Backend(ABC):
         except Refused as exc:
             if exc.not_found:
                 return 0
+            if exc.status in (400, 404, 405) and (exc.reason or "").startswith("no handler found"):
+                # An engine without the reindex module (e.g. an embedded node): same result,
+                # found and deleted from here.
+                self._has_delete_by_query = False
+                return self._delete_found(index, query, batch_size, max_docs, refresh)
             raise
         failures = response.get("failures") or []
         if failures:
@@ -251,6 +259,45 @@ class Backend(ABC):
                               f"{response.get('deleted', 0)} deleted",
                               reason=engine_reason({"error": first.get("cause", first)}))
         return int(response.get("deleted") or 0)
+
+    def _delete_found(self, index: str, query: Mapping[str, Any], batch_size: int, max_docs: int | None,
+                      refresh: bool) -> int:
+        """delete_by_query without the engine's handler: search a batch of ids (with their
+        versions), bulk-delete exactly those versions, repeat."""
+        deleted = 0
+        changed: list[str] = []  # ids updated meanwhile: left alone, and not searched again
+        while max_docs is None or deleted < max_docs:
+            size = batch_size if max_docs is None else min(batch_size, max_docs - deleted)
+            try:
+                self.refresh(index)  # deleted documents stay searchable until a refresh
+            except Refused as exc:
+                if exc.not_found:
+                    return 0
+                raise
+            where: dict[str, Any] = {"bool": {"filter": [dict(query)]}}
+            if changed:
+                where["bool"]["must_not"] = [{"ids": {"values": changed}}]
+            response = self._call("POST", f"/{_path(index)}/_search", params={"ignore_unavailable": "true"},
+                                  body={"query": where, "size": size, "_source": False, "sort": ["_doc"],
+                                        "seq_no_primary_term": True, "track_total_hits": False})
+            check_shards(response)
+            found = (response.get("hits") or {}).get("hits") or []
+            if not found:
+                break
+            lines = [json.dumps({"delete": {"_index": h["_index"], "_id": h["_id"], "if_seq_no": h["_seq_no"],
+                                            "if_primary_term": h["_primary_term"]}}) for h in found]
+            result = BulkResult.from_raw(self._call("POST", "/_bulk", body="\n".join(lines) + "\n", ndjson=True))
+            changed += [i.id for i in result.items if i.status == 409]
+            refused = [i for i in result.items if not i.ok and i.status not in (404, 409)]
+            if refused:
+                raise EngineError(f"deleting by query in {index}: {len(refused)} failure(s) after {deleted} deleted",
+                                  reason=refused[0].error)
+            deleted += sum(1 for i in result.items if i.ok and i.status == 200)  # 404: gone already
+            if len(found) < size:
+                break
+        if refresh and deleted:
+            self.refresh(index)
+        return deleted
 
     # --- indices -------------------------------------------------------------------
     def refresh(self, index: str) -> None:

@@ -158,3 +158,64 @@ def test_refresh():
     backend = Canned({"_shards": {"total": 2, "successful": 1, "failed": 0}})
     backend.refresh("state")
     assert backend.calls[0][:2] == ("POST", "/state/_refresh")
+
+
+NO_HANDLER = {"error": "no handler found for uri [/state/_delete_by_query?conflicts=proceed] and method [POST]",
+              "status": 400}
+
+
+def found(*ids):
+    return {"_shards": {"total": 1, "successful": 1, "failed": 0}, "hits": {"hits": [
+        {"_index": "state", "_id": i, "_score": None, "_seq_no": n, "_primary_term": 1, "sort": [n]}
+        for n, i in enumerate(ids)]}}
+
+
+def deleted(*items):
+    return {"errors": any(s != 200 for _, s in items), "items": [
+        {"delete": {"_index": "state", "_id": i, "status": s, "result": "deleted" if s == 200 else "not_found",
+                    **({"error": {"type": "version_conflict_engine_exception", "reason": "version conflict"}}
+                       if s == 409 else {})}} for i, s in items]}
+
+
+REFRESHED = {"_shards": {"total": 1, "successful": 1, "failed": 0}}
+
+
+def test_without_the_engines_handler_delete_by_query_finds_and_deletes_batches():
+    backend = Canned(refused(400, NO_HANDLER, "POST /state/_delete_by_query"),
+                     REFRESHED, found("a", "b"), deleted(("a", 200), ("b", 409)),  # b changed meanwhile
+                     REFRESHED, found("c", "d"), deleted(("c", 200), ("d", 404)),  # d deleted by someone else
+                     REFRESHED, found("e"), deleted(("e", 200)),
+                     REFRESHED)
+    assert backend.delete_by_query("state", {"term": {"kind": "error"}}, batch_size=2) == 3
+    searches = [c for c in backend.calls if c[1] == "/state/_search"]
+    assert searches[0][3] == {"query": {"bool": {"filter": [{"term": {"kind": "error"}}]}}, "size": 2,
+                              "_source": False, "sort": ["_doc"], "seq_no_primary_term": True,
+                              "track_total_hits": False}
+    assert searches[1][3]["query"]["bool"]["must_not"] == [{"ids": {"values": ["b"]}}]  # left alone
+    first_bulk = backend.calls[3]
+    assert [json.loads(line) for line in first_bulk[3].splitlines()] == [
+        {"delete": {"_index": "state", "_id": "a", "if_seq_no": 0, "if_primary_term": 1}},
+        {"delete": {"_index": "state", "_id": "b", "if_seq_no": 1, "if_primary_term": 1}}]
+    assert backend.calls[-1][:2] == ("POST", "/state/_refresh")
+    # The engine said it has no handler: later calls go straight to the fallback.
+    backend.calls.clear()
+    backend.answers = [REFRESHED, found()]
+    assert backend.delete_by_query("state", {"match_all": {}}) == 0
+    assert [c[1] for c in backend.calls] == ["/state/_refresh", "/state/_search"]
+
+
+def test_the_fallback_stops_at_max_docs_and_at_a_missing_index():
+    backend = Canned(refused(400, NO_HANDLER), REFRESHED, found("a", "b"), deleted(("a", 200), ("b", 200)),
+                     REFRESHED, found("c"), deleted(("c", 200)), REFRESHED)
+    assert backend.delete_by_query("state", {"match_all": {}}, batch_size=2, max_docs=3) == 3
+    assert [c[3]["size"] for c in backend.calls if c[1] == "/state/_search"] == [2, 1]
+    backend = Canned(refused(400, NO_HANDLER), refused(404, NO_SUCH_INDEX, "POST /nope/_refresh"))
+    assert backend.delete_by_query("nope", {"match_all": {}}) == 0
+
+
+def test_the_fallback_raises_a_refused_delete():
+    rejected = {"items": [{"delete": {"_index": "state", "_id": "a", "status": 429, "error": {
+        "type": "es_rejected_execution_exception", "reason": "rejected execution of bulk"}}}]}
+    backend = Canned(refused(400, NO_HANDLER), REFRESHED, found("a"), rejected)
+    with pytest.raises(EngineError, match="1 failure\\(s\\) after 0 deleted: rejected execution of bulk"):
+        backend.delete_by_query("state", {"match_all": {}})
