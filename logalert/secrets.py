@@ -10,35 +10,33 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 from urllib.parse import urlsplit
+
+from logalert import options as registry
 
 MASK = "<secret>"
 
-# Option names whose values are secrets, in config.yaml, rules and alerter settings.
-SECRET_OPTIONS = frozenset(
-    {
-        "es_password",
-        "es_api_key",
-        "es_bearer",
-        "slack_webhook_url",
-        "smtp_password",
-        "http_post_url",
-        "http_post2_url",
-        "webhook_url",
-        "ms_teams_webhook_url",
-        "teams_webhook_url",
-        "pagerduty_service_key",
-        "opsgenie_key",
-        "telegram_bot_token",
-        "mattermost_webhook_url",
-        "discord_webhook_url",
-        "google_chat_webhook_url",
-    }
-)
+# Option names whose values are secrets, from the option registry (plus those of
+# ElastAlert alerters logalert lacks); any name with a secret suffix is one too. Rule
+# types and alerters declare theirs next to their code: ``declare`` adds those when
+# their declarations are read (before any rule using them is loaded).
+SECRET_OPTIONS: frozenset[str] = registry.SECRET_OPTIONS
+SECRET_SUFFIXES = registry.SECRET_SUFFIXES
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
+_declared: set[str] = set()
+
+
+def declare(names: Iterable[str]) -> None:
+    """More option names whose values are secrets (a rule type's or an alerter's)."""
+    with _lock:
+        _declared.update(names)
+
+
+def is_secret(key: str) -> bool:
+    return key in SECRET_OPTIONS or key in _declared or key.endswith(SECRET_SUFFIXES)
 
 
 def register(value: Any) -> None:
@@ -54,9 +52,9 @@ def register(value: Any) -> None:
                 _secrets.add(parts.path + (f"?{parts.query}" if parts.query else ""))
 
 
-def register_options(options: dict[str, Any]) -> None:
+def register_options(options: Mapping[str, Any]) -> None:
     for key, value in options.items():
-        if key in SECRET_OPTIONS or key.endswith(("_password", "_api_key", "_token", "_secret")):
+        if isinstance(key, str) and (key in SECRET_OPTIONS or key in _declared or key.endswith(SECRET_SUFFIXES)):
             register(value)
 
 
@@ -71,7 +69,7 @@ def mask(text: str) -> str:
 
 def mask_value(key: str, value: Any) -> Any:
     """For printing a rule's options: secret options print as ``<secret>``."""
-    if key in SECRET_OPTIONS or key.endswith(("_password", "_api_key", "_token", "_secret")):
+    if is_secret(key):
         return MASK
     return value
 

@@ -7,7 +7,9 @@ so they never sit in a ConfigMap.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import functools
 import os
 import re
 from dataclasses import dataclass, field
@@ -16,34 +18,22 @@ from typing import Any, Mapping
 
 import yaml
 
+from logalert import options as registry
 from logalert import secrets
 from logalert.config import schema
-from logalert.config.yamlfile import LineMap, load_yaml_file
+from logalert.config.yamlfile import LineMap, load_yaml_file, plain
 from logalert.errors import ConfigError, Problem
+from logalert.options import Option
 from logalert.timeutil import to_timedelta
 
 ENV_PREFIX = "LOGALERT_"
 
-DEFAULTS: dict[str, Any] = {
-    "es_host": "localhost",
-    "es_port": 9200,
-    "use_ssl": False,
-    "verify_certs": True,
-    "rules_folder": "rules",
-    "run_every": {"minutes": 1},
-    "buffer_time": {"minutes": 15},
-    "query_delay": {"seconds": 0},
-    "writeback_index": "logalert_status",
-    "alert_time_limit": {"days": 2},
-    "old_query_limit": {"weeks": 1},
-    "max_threads": 10,
-    "max_query_size": 10000,
-    "es_conn_timeout": 20,
-    "scan_subdirectories": True,
-}
+# What config.yaml accepts and its defaults, from the option registry.
+OPTIONS: Mapping[str, Option] = MappingProxyType({o.name: o for o in registry.CONFIG_OPTIONS})
+DEFAULTS: Mapping[str, Any] = MappingProxyType(registry.defaults(registry.CONFIG_OPTIONS))
 
 # Options whose value is a file holding a secret, and the option it fills.
-SECRET_FILES = {"es_password_file": "es_password", "es_api_key_file": "es_api_key"}
+SECRET_FILES: Mapping[str, str] = MappingProxyType({o.name: o.fills for o in registry.CONFIG_OPTIONS if o.fills})
 
 _SHORT_SPAN = re.compile(r"^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)$")
 _SHORT_UNITS = {"ms": "milliseconds", "s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -76,12 +66,12 @@ class Config:
 
 def _env_value(raw: str, option: str) -> Any:
     """Environment values are YAML scalars; ``30s``/``5m``/``2h`` are spans for span options."""
-    prop = schema.load("config.json")["properties"].get(option, {})
-    if prop.get("$ref", "").endswith("span"):
+    declared = OPTIONS[option]
+    if declared.is_span:
         short = _SHORT_SPAN.match(raw.strip())
         if short:
             return {_SHORT_UNITS[short.group(2)]: float(short.group(1))}
-    if prop.get("type") == "string":
+    if declared.schema.get("type") == "string":
         return raw
     try:
         return yaml.safe_load(raw)
@@ -100,7 +90,7 @@ def load_config(path: str | None, environ: Mapping[str, str] | None = None) -> C
             doc = LineMap()
         if not isinstance(doc, dict):
             raise ConfigError([Problem(path, 1, None, "the config file must be a mapping of options")])
-    known = schema.option_names("config.json")
+    known = OPTIONS
     for key, raw in environ.items():
         if not key.startswith(ENV_PREFIX):
             continue
@@ -109,11 +99,11 @@ def load_config(path: str | None, environ: Mapping[str, str] | None = None) -> C
             doc[option] = _env_value(raw, option)
             if isinstance(doc, LineMap):
                 doc.pos[option] = (f"${key}", 0)
-    problems = schema.check(doc, "config.json", label)
+    problems = schema.check(doc, validator(), label)
     if problems:
         raise ConfigError(problems)
-    options = dict(DEFAULTS)
-    options.update(doc)
+    options = copy.deepcopy(dict(DEFAULTS))
+    options.update(plain(doc))
     for file_option, target in SECRET_FILES.items():
         if options.get(file_option):
             try:
@@ -124,8 +114,15 @@ def load_config(path: str | None, environ: Mapping[str, str] | None = None) -> C
                 raise ConfigError([Problem(pos[0], pos[1], file_option, f"cannot read secret file: {exc.strerror}")]) from None
     secrets.register_options(options)
     warnings = []
-    for key in doc:
+    for key, value in doc.items():
+        pos = doc.pos.get(key, (label, None)) if isinstance(doc, LineMap) else (label, None)
         if key not in known:
-            pos = doc.pos.get(key, (label, None)) if isinstance(doc, LineMap) else (label, None)
             warnings.append(Problem(pos[0], pos[1], str(key), "unknown option, ignored" + schema.did_you_mean(str(key), known), fatal=False))
+        elif known[key].warns_for(value):
+            warnings.append(Problem(pos[0], pos[1], key, known[key].warning(), fatal=False))
     return Config(path, MappingProxyType(options), tuple(warnings))
+
+
+@functools.lru_cache(maxsize=None)
+def validator() -> Any:
+    return schema.compile_schema(schema.build(registry.CONFIG_OPTIONS, description="logalert config.yaml"))

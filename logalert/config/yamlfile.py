@@ -119,7 +119,7 @@ def locate(doc: Any, path: list[Any] | tuple[Any, ...], default: Position | None
 def plain(value: Any) -> Any:
     """Deep copy into ordinary dicts and lists, dropping position bookkeeping."""
     if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
+        return {k: plain(v) if isinstance(v, (dict, list)) else v for k, v in value.items()}
     if isinstance(value, list):
-        return [plain(v) for v in value]
+        return [plain(v) if isinstance(v, (dict, list)) else v for v in value]
     return value

@@ -20,8 +20,7 @@ __all__ = ["CONNECTION_OPTIONS", "Backend", "BulkItem", "BulkResult", "EngineErr
            "SearchResult", "connect", "describe_target"]
 
 # The options that identify an engine connection (rules sharing them share a client).
-CONNECTION_OPTIONS = ("es_host", "es_port", "use_ssl", "verify_certs", "ca_certs", "client_cert",
-                      "client_key", "es_username", "es_password", "es_api_key", "es_url_prefix")
+from logalert.options import CONNECTION_OPTIONS  # declared in the option registry
 
 
 def describe_target(options: Mapping[str, Any]) -> str:

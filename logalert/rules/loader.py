@@ -10,30 +10,20 @@ import os
 import re
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
+from logalert import options as registry
 from logalert import ruletypes, secrets
 from logalert.config import Config, schema
 from logalert.config.yamlfile import LineList, LineMap, load_yaml_file, plain
 from logalert.errors import ConfigError, Problem
 from logalert.notify import alerters
+from logalert.options import Option
+from logalert.rules import catalog
 from logalert.rules.model import AlertTarget, Rule
 
-# Config options that are also rule defaults (a rule may override each).
-INHERITED = (
-    "es_host", "es_port", "use_ssl", "verify_certs", "ca_certs", "client_cert", "client_key",
-    "es_username", "es_password", "es_api_key", "es_url_prefix", "run_every", "buffer_time",
-    "query_delay", "max_query_size", "realert", "alert_time_limit", "old_query_limit",
-    "smtp_host", "smtp_port", "from_addr", "email_reply_to",
-)
-
-RULE_DEFAULTS: dict[str, Any] = {
-    "timestamp_field": "@timestamp",
-    "timestamp_type": "iso",
-    "realert": {"minutes": 1},
-    "filter": [],
-    "alert_missing_value": "<MISSING VALUE>",
-}
+# Config options that are also rule defaults (a rule may override each), from the registry.
+INHERITED = registry.INHERITED
 
 FILTER_KINDS = frozenset({
     "query", "query_string", "term", "terms", "range", "bool", "exists", "wildcard", "regexp",
@@ -125,13 +115,16 @@ def _read_with_imports(path: str, chain: tuple[str, ...] = ()) -> LineMap:
 def load_rule(path: str, config: Config) -> tuple[Rule, list[Problem]]:
     """Read, merge and validate one rule file; ConfigError lists every fatal problem."""
     doc = _read_with_imports(path)
+    raw_type = doc.get("type")
+    type_name = raw_type if isinstance(raw_type, str) and raw_type in ruletypes.RULE_TYPES else None
+    catalog.load_alerters()  # their secret options (webhook URLs) are known before anything prints
+    declared = catalog.rule_options(type_name)
     secrets.register_options(doc)
     problems: list[Problem] = []
-    warnings: list[Problem] = []
 
-    merged = LineMap()
+    # Registry defaults, then config.yaml for the options it hands down, then the file.
+    merged = LineMap(catalog.rule_defaults(type_name))
     merged.start = doc.start
-    merged.update(RULE_DEFAULTS)
     for key in INHERITED:
         if key in config.options:
             merged[key] = config.options[key]
@@ -141,47 +134,42 @@ def load_rule(path: str, config: Config) -> tuple[Rule, list[Problem]]:
 
     # Schemas check what the files say; defaults and config values were checked already
     # (and skipping them keeps `validate` of 1,000 rules well under a second).
-    problems.extend(schema.check(doc, "rule.json", path))
-    type_name = merged.get("type")
-    if isinstance(type_name, str) and type_name:
-        if type_name in ruletypes.RULE_TYPES:
-            problems.extend(schema.check(doc, f"ruletypes/{type_name}.json", path))
-        else:
-            p = merged.pos.get("type", (path, None))
-            problems.append(Problem(p[0], p[1], "type", f"unknown rule type '{type_name}'"
-                                    + schema.did_you_mean(type_name, ruletypes.RULE_TYPES)
-                                    + f" (known: {', '.join(sorted(ruletypes.RULE_TYPES))})"))
-    targets = _alert_targets(merged, doc, path, problems)
+    problems.extend(schema.check(doc, catalog.rule_validator(type_name), path))
+    if isinstance(raw_type, str) and raw_type and type_name is None:
+        p = merged.pos.get("type", (path, None))
+        problems.append(Problem(p[0], p[1], "type", f"unknown rule type '{raw_type}'"
+                                + schema.did_you_mean(raw_type, ruletypes.RULE_TYPES)
+                                + f" (known: {', '.join(sorted(ruletypes.RULE_TYPES))})"))
+    targets, overrides = _alert_targets(merged, doc, path, problems)
     problems.extend(_semantic_checks(merged, path))
-
-    known = _known_options()
-    for key in doc:
-        if key not in known:
-            p = doc.pos.get(key, (path, None))
-            warnings.append(Problem(p[0], p[1], str(key), "unknown option, ignored" + schema.did_you_mean(str(key), known), fatal=False))
+    warnings = _option_warnings(doc, declared, targets, overrides, path)
     if problems:
-        raise ConfigError(sorted(problems + warnings, key=lambda p: (p.file, p.line or 0)))
+        unique = list(dict.fromkeys(problems))  # a shared option (smtp_host) is in two schemas
+        raise ConfigError(sorted(unique + warnings, key=lambda p: (p.file, p.line or 0)))
 
-    options = plain(merged)
+    values = plain(merged)
     rule = Rule(
-        name=options["name"],
+        name=values["name"],
         file=path,
-        type=options["type"],
-        index=options["index"],
-        filters=tuple(MappingProxyType(f) for f in options.get("filter") or ()),
+        type=values["type"],
+        index=values["index"],
+        filters=tuple(MappingProxyType(f) for f in values.get("filter") or ()),
         alerts=tuple(targets),
-        options=MappingProxyType(options),
+        options=MappingProxyType(values),
         positions=MappingProxyType({str(k): v for k, v in merged.pos.items()}),
     )
     return rule, warnings
 
 
-def _alert_targets(merged: LineMap, doc: LineMap, path: str, problems: list[Problem]) -> list[AlertTarget]:
+def _alert_targets(merged: LineMap, doc: LineMap, path: str,
+                   problems: list[Problem]) -> tuple[list[AlertTarget], list[tuple[dict[str, Any], Any]]]:
+    """The notifiers of ``alert:`` with the options each sees (its defaults, the rule's
+    options, the entry's own), and each entry's overrides with its position."""
     raw = merged.get("alert")
     if raw is None:
-        return []
+        return [], []
     entries = raw if isinstance(raw, list) else [raw]
-    targets = []
+    targets, entry_overrides = [], []
     for i, entry in enumerate(entries):
         where = entries.pos[i] if isinstance(entries, LineList) and i < len(entries.pos) else merged.pos.get("alert", (path, None))
         if isinstance(entry, dict) and len(entry) == 1:
@@ -206,15 +194,17 @@ def _alert_targets(merged: LineMap, doc: LineMap, path: str, problems: list[Prob
         for key, value in overrides.items():
             checked[key] = value
             checked.pos[key] = getattr(overrides, "pos", {}).get(key, where)
-        options = dict(merged)
+        options = dict(catalog.alerter_defaults(name))
+        options.update(merged)
         options.update(overrides)
-        for problem in schema.check(checked, f"alerters/{alerters.canonical(name)}.json", path):
+        for problem in schema.check(checked, catalog.alerter_validator(name), path):
             if problem.message == "required option is missing":
                 problem = Problem(where[0], where[1], problem.option,
                                   f"required by the '{name}' notifier but not set")
             problems.append(problem)
         targets.append(AlertTarget(alerters.canonical(name), MappingProxyType(plain(options))))
-    return targets
+        entry_overrides.append((overrides, where))
+    return targets, entry_overrides
 
 
 def _semantic_checks(rule: LineMap, path: str) -> list[Problem]:
@@ -253,16 +243,29 @@ def _semantic_checks(rule: LineMap, path: str) -> list[Problem]:
     return out
 
 
-_KNOWN: set[str] | None = None
-
-
-def _known_options() -> set[str]:
-    global _KNOWN
-    if _KNOWN is None:
-        known = schema.option_names("rule.json") | schema.option_names("config.json")
-        for name in ruletypes.RULE_TYPES:
-            known |= schema.option_names(f"ruletypes/{name}.json")
-        for name in alerters.ALERTERS:
-            known |= schema.option_names(f"alerters/{name}.json")
-        _KNOWN = known
-    return _KNOWN
+def _option_warnings(doc: LineMap, declared: Mapping[str, Option], targets: list[AlertTarget],
+                     overrides: list[tuple[dict[str, Any], Any]], path: str) -> list[Problem]:
+    """Non-fatal findings about option names: unknown ones (with did-you-mean), config.yaml
+    options that do nothing in a rule, and options accepted but not implemented."""
+    out: list[Problem] = []
+    own = dict(declared)
+    for target in targets:
+        own.update(catalog.alerter(target.name).options)
+    for key, value in doc.items():
+        p = doc.pos.get(key, (path, None))
+        option = own.get(key)
+        if option is not None:
+            if option.warns_for(value):
+                out.append(Problem(p[0], p[1], key, option.warning(), fatal=False))
+        elif key in catalog.CONFIG_ONLY:
+            out.append(Problem(p[0], p[1], key, "a config.yaml option; it has no effect in a rule", fatal=False))
+        elif key not in catalog.every_option():  # else: an option of another rule type or alerter
+            out.append(Problem(p[0], p[1], str(key), "unknown option, ignored"
+                               + schema.did_you_mean(str(key), catalog.every_option()), fatal=False))
+    for target, (entry, where) in zip(targets, overrides):
+        known = catalog.alerter(target.name).options
+        for key, value in entry.items():
+            if key in known and known[key].warns_for(value):
+                p = getattr(entry, "pos", {}).get(key, where)
+                out.append(Problem(p[0], p[1], key, known[key].warning(), fatal=False))
+    return out

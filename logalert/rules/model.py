@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from logalert.options import CONNECTION_OPTIONS
 from logalert.timeutil import to_timedelta
 
 
@@ -29,7 +30,7 @@ class Rule:
     index: str
     filters: tuple[Mapping[str, Any], ...]
     alerts: tuple[AlertTarget, ...]
-    options: Mapping[str, Any]  # every option after import: and config defaults, read-only
+    options: Mapping[str, Any]  # every option after import:, config.yaml and registry defaults; read-only
     positions: Mapping[str, tuple[str, int]] = field(default_factory=lambda: MappingProxyType({}))  # option -> (file, line)
 
     def where(self, option: str) -> str:
@@ -49,11 +50,11 @@ class Rule:
 
     @property
     def timestamp_field(self) -> str:
-        return self.options.get("timestamp_field", "@timestamp")
+        return self.options["timestamp_field"]
 
     @property
     def timestamp_type(self) -> str:
-        return self.options.get("timestamp_type", "iso")
+        return self.options["timestamp_type"]
 
     @property
     def timestamp_format(self) -> str | None:
@@ -85,6 +86,4 @@ class Rule:
     @property
     def connection(self) -> tuple[Any, ...]:
         """Identity of the engine this rule talks to; rules sharing it share a client."""
-        from logalert.engine import CONNECTION_OPTIONS
-
         return tuple(self.options.get(k) for k in CONNECTION_OPTIONS)

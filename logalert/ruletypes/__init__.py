@@ -1,5 +1,6 @@
-"""Rule types by the name used in ``type:``. Adding one: a module here, a schema in
-``logalert/config/schema/ruletypes/NAME.json`` and one line below."""
+"""Rule types by the name used in ``type:``. Adding one: a module here that declares its
+options (``OPTIONS``, and the names it needs in ``REQUIRED``; see ``logalert.options``)
+and one line below."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from logalert.options import Option
     from logalert.ruletypes.base import RuleType
 
 RULE_TYPES: dict[str, str] = {
@@ -28,3 +30,9 @@ RULE_TYPES: dict[str, str] = {
 def get(name: str) -> type["RuleType"]:
     module, _, attr = RULE_TYPES[name].partition(":")
     return getattr(importlib.import_module(module), attr)
+
+
+def declared(name: str) -> tuple[tuple["Option", ...], tuple[str, ...]]:
+    """The options type ``name`` declares next to its code, and those it requires."""
+    module = importlib.import_module(RULE_TYPES[name].partition(":")[0])
+    return tuple(module.OPTIONS), tuple(getattr(module, "REQUIRED", ()))

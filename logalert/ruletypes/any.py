@@ -7,6 +7,8 @@ from typing import Sequence
 from logalert.model import Event, Match, Window
 from logalert.ruletypes.base import RuleType, key_of
 
+OPTIONS = ()  # query_key, top_count_keys and the other rule options are all it takes
+
 
 class AnyRule(RuleType):
     name = "any"

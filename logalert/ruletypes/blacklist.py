@@ -6,7 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from logalert.model import Match
-from logalert.ruletypes.listed import ListedRule, values_of
+from logalert.ruletypes.listed import COMPARE_KEY, ListedRule, list_option, values_of
+
+OPTIONS = (COMPARE_KEY, list_option("blacklist"))
+REQUIRED = ("compare_key", "blacklist")
 
 
 class BlacklistRule(ListedRule):

@@ -13,9 +13,12 @@ import datetime as dt
 from typing import Any, ClassVar, Mapping, Sequence
 
 from logalert.model import Match, Query, Window
+from logalert.options import BOOLEAN, SPAN, Option
 from logalert.rules.model import Rule
 from logalert.ruletypes.base import RuleType
 from logalert.ruletypes.common import (
+    MIN_DOC_COUNT,
+    TERMS_SIZE,
     bucket_start,
     by_key,
     doc_fields,
@@ -26,6 +29,18 @@ from logalert.ruletypes.common import (
     walk_keys,
 )
 from logalert.timeutil import iso
+
+# What metric_aggregation and percentage_match both declare.
+BUCKET_OPTIONS = (
+    Option("bucket_interval", SPAN),
+    Option("sync_bucket_interval", BOOLEAN, False,
+           unimplemented="changes nothing: buckets always start on bucket_interval boundaries"),
+    Option("allow_buffer_time_overlap", BOOLEAN, False,
+           unimplemented="changes nothing: only complete buckets are judged, each once"),
+    Option("use_run_every_query_size", BOOLEAN, False),
+    MIN_DOC_COUNT,
+    TERMS_SIZE,
+)
 
 
 class BucketedRule(RuleType):
@@ -82,7 +97,7 @@ class BucketedRule(RuleType):
 
     def _judge(self, key: tuple[Any, ...], start: dt.datetime, end: dt.datetime,
                bucket: Mapping[str, Any]) -> list[Match]:
-        if bucket.get("doc_count", 0) < int(self.rule.get("min_doc_count") or 1):
+        if bucket.get("doc_count", 0) < int(self.rule.get("min_doc_count")):
             return []
         verdict = self.judge(bucket)
         if verdict is None:

@@ -14,10 +14,12 @@ import datetime as dt
 from typing import Any, Mapping, Sequence
 
 from logalert.model import Match, Query, Window
+from logalert.options import NONEMPTY, Option
 from logalert.rules.model import Rule
 from logalert.ruletypes.base import RuleType
 from logalert.ruletypes.bucketed import outside
 from logalert.ruletypes.common import (
+    TERMS_SIZE,
     by_key,
     doc_fields,
     grid,
@@ -34,6 +36,15 @@ from logalert.ruletypes.common import (
 )
 from logalert.ruletypes.metric_agg import bounds_check
 from logalert.timeutil import iso, pretty_span
+
+OPTIONS = (
+    Option("cardinality_field", NONEMPTY, description="an aggregatable (keyword, numeric, date) field"),
+    Option("max_cardinality", {"type": "integer", "minimum": 0}),
+    Option("min_cardinality", {"type": "integer", "minimum": 0}),
+    TERMS_SIZE,
+)
+REQUIRED = ("cardinality_field", "timeframe")
+
 
 MAX_CHECKPOINTS = 60
 

@@ -15,10 +15,17 @@ from typing import Any, Sequence
 
 from logalert.fields import lookup
 from logalert.model import Event, Match, Query, Window
+from logalert.options import BOOLEAN, STRING_OR_LIST, Option
 from logalert.rules.model import Rule
 from logalert.ruletypes.base import RuleType, key_of
 from logalert.ruletypes.common import hits_queries, key_phrase, live_and_replay
 from logalert.timeutil import iso
+
+OPTIONS = (
+    Option("compare_key", STRING_OR_LIST),
+    Option("ignore_null", BOOLEAN, description="true: documents missing a compare_key field are skipped"),
+)
+REQUIRED = ("compare_key", "ignore_null", "query_key")
 
 
 class ChangeRule(RuleType):

@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from logalert.fields import lookup
 from logalert.model import Event, Query
+from logalert.options import Option
 from logalert.rules.model import Rule
 from logalert.timeutil import iso, parse_doc_time
 
@@ -21,6 +22,13 @@ EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
 MS = dt.timedelta(milliseconds=1)
 # timestamp_type -> milliseconds per unit of a numeric timestamp field
 NUMERIC_TIME = {"unix": 1000, "unix_ms": 1}
+
+
+# Options several types declare (see each type's OPTIONS).
+TERMS_SIZE = Option("terms_size", {"type": "integer", "minimum": 1}, 50,
+                    description="query_key values (or terms) per run when the engine counts")
+MIN_DOC_COUNT = Option("min_doc_count", {"type": "integer", "minimum": 1}, 1,
+                       description="buckets with fewer documents are not judged")
 
 
 def to_ms(moment: dt.datetime) -> int:
@@ -132,7 +140,7 @@ def walk_keys(node: Mapping[str, Any], depth: int, name: str = "by_key") -> Iter
 
 
 def terms_size(rule: Rule) -> int:
-    return int(rule.get("terms_size") or 50)
+    return int(rule.get("terms_size"))
 
 
 def key_fields(rule: Rule, key: Sequence[Any]) -> dict[str, Any]:

@@ -14,10 +14,25 @@ import datetime as dt
 from typing import Any, Sequence
 
 from logalert.model import Event, Match, Window
+from logalert.options import BOOLEAN, Option
 from logalert.rules.model import Rule
-from logalert.ruletypes.common import doc_fields, key_order, key_phrase, turning_points
+from logalert.ruletypes.common import (
+    TERMS_SIZE,
+    doc_fields,
+    key_order,
+    key_phrase,
+    turning_points,
+)
 from logalert.ruletypes.counting import CountingRule
 from logalert.timeutil import iso
+
+OPTIONS = (
+    Option("threshold", {"type": "integer", "minimum": 1}),
+    TERMS_SIZE,
+    Option("forget_keys", BOOLEAN, False,
+           description="stop watching a query_key value once it alerted, until it shows up again"),
+)
+REQUIRED = ("threshold", "timeframe")
 
 
 class FlatlineRule(CountingRule):

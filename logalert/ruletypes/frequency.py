@@ -14,11 +14,19 @@ import datetime as dt
 from typing import Any, Sequence
 
 from logalert.model import Event, Match, Window
+from logalert.options import BOOLEAN, Option
 from logalert.rules.model import Rule
 from logalert.ruletypes.base import key_of
-from logalert.ruletypes.common import doc_fields, hashable, key_phrase
+from logalert.ruletypes.common import TERMS_SIZE, doc_fields, hashable, key_phrase
 from logalert.ruletypes.counting import EPSILON, NEVER, CountingRule, EventSeries
 from logalert.timeutil import iso
+
+OPTIONS = (
+    Option("num_events", {"type": "integer", "minimum": 1}),
+    TERMS_SIZE,
+    Option("attach_related", BOOLEAN, False, unimplemented="the other events of the window are not attached to the match"),
+)
+REQUIRED = ("num_events", "timeframe")
 
 
 class FrequencyRule(CountingRule):

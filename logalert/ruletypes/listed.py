@@ -9,11 +9,24 @@ from typing import Any, ClassVar, Iterable, Mapping, Sequence
 
 from logalert.fields import lookup
 from logalert.model import Event, Match, Window
+from logalert.options import NONEMPTY, Option
 from logalert.rules.model import Rule
 from logalert.ruletypes.base import RuleType, key_of
 from logalert.ruletypes.common import term_text
 
 FILE_PREFIX = "!file "
+
+
+COMPARE_KEY = Option("compare_key", NONEMPTY, description="the field checked against the list (dotted names allowed)")
+
+
+def list_option(name: str) -> Option:
+    """``blacklist`` / ``whitelist``: values, or ``!file PATH`` entries."""
+    return Option(name, {
+        "type": "array", "minItems": 1,
+        "items": {"type": ["string", "number", "boolean"]},
+        "errorMessage": "must be a list of values; an entry '!file PATH' reads one value per line from PATH",
+    })
 
 
 def values_of(value: Any) -> list[Any]:

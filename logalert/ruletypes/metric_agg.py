@@ -6,9 +6,19 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from logalert.options import NONEMPTY, Option
 from logalert.rules.model import Rule
 
 METRIC_TYPES = ("min", "max", "avg", "sum", "cardinality", "value_count", "percentiles")
+
+
+# What metric_aggregation and spike_aggregation both declare.
+METRIC_OPTIONS = (
+    Option("metric_agg_key", NONEMPTY),
+    Option("metric_agg_type", {"enum": ["min", "max", "avg", "sum", "cardinality", "value_count", "percentiles"]}),
+    Option("metric_agg_script", {"type": "object"}),
+    Option("percentile_range", {"type": "number", "exclusiveMinimum": 0, "maximum": 100}),
+)
 
 
 def metric_agg(rule: Rule) -> dict[str, Any]:

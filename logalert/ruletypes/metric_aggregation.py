@@ -9,9 +9,24 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from logalert.model import Match
-from logalert.ruletypes.bucketed import BucketedRule, outside
+from logalert.options import STRING, Option
+from logalert.ruletypes.bucketed import BUCKET_OPTIONS, BucketedRule, outside
 from logalert.ruletypes.common import key_phrase, number
-from logalert.ruletypes.metric_agg import bounds_check, metric_agg, metric_check, metric_name, metric_value
+from logalert.ruletypes.metric_agg import (
+    METRIC_OPTIONS,
+    bounds_check,
+    metric_agg,
+    metric_check,
+    metric_name,
+    metric_value,
+)
+
+OPTIONS = METRIC_OPTIONS + (
+    Option("max_threshold", {"type": "number"}),
+    Option("min_threshold", {"type": "number"}),
+    Option("metric_format_string", STRING),
+) + BUCKET_OPTIONS
+REQUIRED = ("metric_agg_key", "metric_agg_type")
 
 
 class MetricAggregationRule(BucketedRule):

@@ -23,12 +23,35 @@ from typing import Any, Mapping, Sequence
 
 from logalert.fields import lookup
 from logalert.model import Event, Match, Query, Window
+from logalert.options import BOOLEAN, SPAN, Option
 from logalert.rules.model import Rule
 from logalert.ruletypes.base import RuleType, key_of
-from logalert.ruletypes.common import by_key, key_phrase, term_text, time_of_value, walk_keys
+from logalert.ruletypes.common import (
+    TERMS_SIZE,
+    by_key,
+    key_phrase,
+    term_text,
+    time_of_value,
+    walk_keys,
+)
 from logalert.timeutil import iso, pretty_span
 
 log = logging.getLogger(__name__)
+
+OPTIONS = (
+    Option("fields", {
+        "type": "array", "minItems": 1,
+        "items": {"anyOf": [{"type": "string", "minLength": 1},
+                            {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}}]},
+        "errorMessage": "must be a list of field names; an entry that is a list of names is one compound term",
+    }),
+    Option("terms_window_size", SPAN, {"days": 30}),
+    Option("window_step_size", SPAN),
+    Option("alert_on_missing_field", BOOLEAN, False),
+    Option("use_keyword_postfix", BOOLEAN, True),
+    TERMS_SIZE,
+)
+
 
 HISTORY_SIZE = 10_000  # terms per field read back on the first run
 EPSILON = dt.timedelta(microseconds=1)
@@ -45,7 +68,7 @@ class NewTermRule(RuleType):
         super().__init__(rule)
         fields = rule.get("fields") or [list(rule.query_key)]
         self.specs: list[tuple[str, ...]] = [(f,) if isinstance(f, str) else tuple(f) for f in fields]
-        self.window_size: dt.timedelta = rule.span("terms_window_size") or dt.timedelta(days=30)
+        self.window_size: dt.timedelta = rule.span("terms_window_size")
         self.by_terms = bool(rule.get("use_terms_query"))
         # per spec: term -> [first, last] time it was seen
         self.known: list[dict[Term, list[dt.datetime]]] = [{} for _ in self.specs]
@@ -62,7 +85,7 @@ class NewTermRule(RuleType):
         return ",".join(spec)
 
     def agg_field(self, field: str) -> str:
-        if self.rule.get("use_keyword_postfix", True) is False or field.endswith((".keyword", ".raw")):
+        if self.rule.get("use_keyword_postfix") is False or field.endswith((".keyword", ".raw")):
             return field
         return field + ".keyword"
 
@@ -77,7 +100,7 @@ class NewTermRule(RuleType):
     def own_queries(self, window: Window) -> list[Query]:
         if self.started:
             if self.by_terms:
-                return [Query("aggs", aggs=self.terms_aggs(int(self.rule.get("terms_size") or 50)), option="fields")]
+                return [Query("aggs", aggs=self.terms_aggs(int(self.rule.get("terms_size"))), option="fields")]
             return [Query("hits")]
         step = self.rule.span("window_step_size") or (window.end - window.start + self.window_size)
         out, start = [], window.start - self.window_size

@@ -10,9 +10,23 @@ from typing import Any, Mapping
 
 from logalert.engine.query import normalise_filter
 from logalert.model import Match
-from logalert.ruletypes.bucketed import BucketedRule, outside
+from logalert.options import STRING, Option
+from logalert.ruletypes.bucketed import BUCKET_OPTIONS, BucketedRule, outside
 from logalert.ruletypes.common import key_phrase, number
 from logalert.ruletypes.metric_agg import bounds_check
+
+OPTIONS = (
+    Option("match_bucket_filter", {
+        "type": "array", "minItems": 1,
+        "items": {"type": "object", "minProperties": 1},
+        "errorMessage": "must be a list of filters, like filter: e.g. '- term: {status: 500}'",
+    }),
+    Option("min_percentage", {"type": "number", "minimum": 0, "maximum": 100}),
+    Option("max_percentage", {"type": "number", "minimum": 0, "maximum": 100}),
+    Option("percentage_format_string", STRING, "{:.1f}"),
+    Option("min_denominator", {"type": "integer", "minimum": 0}, 0),
+) + BUCKET_OPTIONS
+REQUIRED = ("match_bucket_filter",)
 
 
 class PercentageMatchRule(BucketedRule):
@@ -32,7 +46,7 @@ class PercentageMatchRule(BucketedRule):
         parts = (bucket.get("pct") or {}).get("buckets") or {}
         matching = (parts.get("match_bucket") or {}).get("doc_count", 0)
         total = matching + (parts.get("_other_") or {}).get("doc_count", 0)
-        if total == 0 or total < (self.rule.get("min_denominator") or 0):
+        if total == 0 or total < self.rule.get("min_denominator"):
             return None
         percentage = 100.0 * matching / total
         side = outside(percentage, self.rule.get("min_percentage"), self.rule.get("max_percentage"))
@@ -40,7 +54,7 @@ class PercentageMatchRule(BucketedRule):
 
     def describe(self, match: Match) -> str:
         d, rule = match.details, self.rule
-        pct = number(d["percentage"], rule.get("percentage_format_string") or "{:.1f}")
+        pct = number(d["percentage"], rule.get("percentage_format_string"))
         limit = rule.get("max_percentage") if d["reason"] == "above" else rule.get("min_percentage")
         return (f"{pct}% of {d['denominator']} documents{key_phrase(rule, match.key)} matched match_bucket_filter "
                 f"({d['numerator']}) from {d['start']} to {d['end']}, {d['reason']} the "

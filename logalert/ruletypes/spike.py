@@ -16,10 +16,24 @@ import datetime as dt
 from typing import Any, Sequence
 
 from logalert.model import Event, Match, Window
+from logalert.options import BOOLEAN, NONEMPTY, Option
 from logalert.rules.model import Rule
-from logalert.ruletypes.common import doc_fields, key_phrase, number
+from logalert.ruletypes.common import TERMS_SIZE, doc_fields, key_phrase, number
 from logalert.ruletypes.counting import NEVER, CountingRule
 from logalert.timeutil import iso, pretty_span
+
+SPIKE_HEIGHT = Option("spike_height", {"type": "number", "exclusiveMinimum": 0})
+SPIKE_TYPE = Option("spike_type", {"enum": ["up", "down", "both"]})
+OPTIONS = (
+    SPIKE_HEIGHT,
+    SPIKE_TYPE,
+    Option("threshold_cur", {"type": "number", "minimum": 0}, 0),
+    Option("threshold_ref", {"type": "number", "minimum": 0}, 0),
+    Option("alert_on_new_data", BOOLEAN, False),
+    Option("field_value", NONEMPTY, description="compare the sum of this numeric field instead of counts"),
+    TERMS_SIZE,
+)
+REQUIRED = ("spike_height", "spike_type", "timeframe")
 
 
 def spike_direction(rule: Rule, cur: float | None, ref: float | None, *, counts: bool) -> str | None:
@@ -29,7 +43,7 @@ def spike_direction(rule: Rule, cur: float | None, ref: float | None, *, counts:
     missing value on either side never makes a spike."""
     if cur is None or ref is None:
         return None
-    if cur < (rule.get("threshold_cur") or 0) or ref < (rule.get("threshold_ref") or 0):
+    if cur < rule.get("threshold_cur") or ref < rule.get("threshold_ref"):
         return None
     if counts:
         if cur == 0 and ref == 0:
@@ -39,7 +53,7 @@ def spike_direction(rule: Rule, cur: float | None, ref: float | None, *, counts:
     elif cur == 0 or ref == 0:
         return None
     height = float(rule.get("spike_height"))
-    wanted = rule.get("spike_type", "both")
+    wanted = rule.get("spike_type")
     if wanted in ("up", "both") and cur >= ref * height:
         return "up"
     if wanted in ("down", "both") and cur <= ref / height:

@@ -14,9 +14,12 @@ import datetime as dt
 from typing import Any, Mapping, Sequence
 
 from logalert.model import Match, Query, Window
+from logalert.options import Option
 from logalert.rules.model import Rule
 from logalert.ruletypes.base import RuleType
 from logalert.ruletypes.common import (
+    MIN_DOC_COUNT,
+    TERMS_SIZE,
     by_key,
     doc_fields,
     grid,
@@ -28,8 +31,31 @@ from logalert.ruletypes.common import (
     terms_size,
     walk_keys,
 )
-from logalert.ruletypes.metric_agg import metric_agg, metric_check, metric_name, metric_value
-from logalert.ruletypes.spike import spike_details, spike_direction, spike_text
+from logalert.ruletypes.metric_agg import (
+    METRIC_OPTIONS,
+    metric_agg,
+    metric_check,
+    metric_name,
+    metric_value,
+)
+from logalert.ruletypes.spike import (
+    SPIKE_HEIGHT,
+    SPIKE_TYPE,
+    spike_details,
+    spike_direction,
+    spike_text,
+)
+
+OPTIONS = METRIC_OPTIONS + (
+    SPIKE_HEIGHT,
+    SPIKE_TYPE,
+    Option("threshold_cur", {"type": "number"}, 0),
+    Option("threshold_ref", {"type": "number"}, 0),
+    MIN_DOC_COUNT,
+    TERMS_SIZE,
+)
+REQUIRED = ("metric_agg_key", "metric_agg_type", "spike_height", "spike_type")
+
 
 MAX_CHECKPOINTS = 30
 
@@ -70,7 +96,7 @@ class SpikeAggregationRule(RuleType):
     def find_matches(self, window: Window, results: Sequence[Any]) -> list[Match]:
         points = self.checkpoints(window)
         index = {s: str(i) for i, s in enumerate(self.spans(points))}
-        tf, least = self.timeframe, int(self.rule.get("min_doc_count") or 1)
+        tf, least = self.timeframe, int(self.rule.get("min_doc_count"))
         what = f"the {self.rule.get('metric_agg_type')} of {self.rule.get('metric_agg_key')}"
         out = []
         for key, node in walk_keys(results[0], len(self.rule.query_key)):

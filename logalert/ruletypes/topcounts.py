@@ -18,7 +18,7 @@ from logalert.ruletypes.common import by_key, walk_keys
 
 
 def raw_field(rule: Rule, name: str) -> str:
-    if rule.get("raw_count_keys", True) is False or name.endswith((".keyword", ".raw")):
+    if rule.get("raw_count_keys") is False or name.endswith((".keyword", ".raw")):
         return name
     return name + ".keyword"
 
@@ -27,7 +27,7 @@ def queries(rule: Rule, window: Window, span: dt.timedelta) -> list[Query]:
     keys = rule.get("top_count_keys")
     if not keys:
         return []
-    size = int(rule.get("top_count_number") or 5)
+    size = int(rule.get("top_count_number"))
     inner = {f"top{i}": {"terms": {"field": raw_field(rule, k), "size": size}} for i, k in enumerate(keys)}
     aggs = by_key([raw_field(rule, f) for f in rule.query_key], inner, size=max(100, int(rule.get("terms_size") or 0)))
     return [Query("aggs", aggs=aggs, start=window.end - span, option="top_count_keys")]

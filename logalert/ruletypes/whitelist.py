@@ -7,7 +7,15 @@ from __future__ import annotations
 from typing import Any
 
 from logalert.model import Match
-from logalert.ruletypes.listed import ListedRule, values_of
+from logalert.options import BOOLEAN, Option
+from logalert.ruletypes.listed import COMPARE_KEY, ListedRule, list_option, values_of
+
+OPTIONS = (
+    COMPARE_KEY,
+    list_option("whitelist"),
+    Option("ignore_null", BOOLEAN, description="true: documents without compare_key are not matches"),
+)
+REQUIRED = ("compare_key", "whitelist", "ignore_null")
 
 
 class WhitelistRule(ListedRule):

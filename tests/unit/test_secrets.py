@@ -42,7 +42,8 @@ def test_register_options_picks_secret_names_only():
 
 
 def test_mask_value_for_printing_options():
-    assert mask_value("slack_webhook_url", HOOK) == MASK
+    assert mask_value("es_password", "x") == MASK  # a secret in the option registry
+    assert mask_value("telegram_bot_token", "x") == MASK  # an ElastAlert alerter's, which logalert lacks
     assert mask_value("smtp_password", "x") == MASK
     assert mask_value("custom_secret", "x") == MASK
     assert mask_value("es_host", "localhost") == "localhost"
@@ -83,3 +84,12 @@ def test_install_logging_masks_everything_written(capsys, restore_root_logging):
     err = capsys.readouterr().err
     assert "posting to <secret>" in err
     assert "maskSecretToken01" not in err
+
+
+def test_secret_options_declared_by_a_notifier_are_masked_once_declared():
+    assert mask_value("hook_address_x1", HOOK) == HOOK
+    secrets.declare(["hook_address_x1"])
+    assert mask_value("hook_address_x1", HOOK) == MASK
+    register_options({"hook_address_x1": "https://example.com/declared-secret-4411"})
+    assert mask("GET https://example.com/declared-secret-4411") == "GET <secret>"
+

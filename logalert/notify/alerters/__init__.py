@@ -1,5 +1,7 @@
-"""Notifiers by the name used in ``alert:``. Adding one: a module here, a schema in
-``logalert/config/schema/alerters/NAME.json`` and one line below."""
+"""Notifiers by the name used in ``alert:``. Adding one: a module here that declares its
+options (``OPTIONS``, and the names it needs in ``REQUIRED``; see ``logalert.options``)
+and one line below. Keep a module cheap to import (heavy clients inside ``send``):
+loading rules reads every notifier's declarations."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from logalert.notify.alerters.base import Alerter
+    from logalert.options import Option
 
 ALERTERS: dict[str, str] = {
     "stdout": "logalert.notify.alerters.stdout:StdoutAlerter",
@@ -25,3 +28,9 @@ def canonical(name: str) -> str:
 def get(name: str) -> type["Alerter"]:
     module, _, attr = ALERTERS[canonical(name)].partition(":")
     return getattr(importlib.import_module(module), attr)
+
+
+def declared(name: str) -> tuple[tuple["Option", ...], tuple[str, ...]]:
+    """The options notifier ``name`` declares next to its code, and those it requires."""
+    module = importlib.import_module(ALERTERS[canonical(name)].partition(":")[0])
+    return tuple(module.OPTIONS), tuple(getattr(module, "REQUIRED", ()))

@@ -2,19 +2,39 @@
 
 from __future__ import annotations
 
-import smtplib
-import socket
-import ssl
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from logalert.errors import DeliveryError
 from logalert.model import Alert
 from logalert.notify.alerters.base import Alerter
+from logalert.options import ALERTER, BOOLEAN, BY_NAME, STRING, STRING_OR_LIST, Option
 from logalert.secrets import mask, register
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage
+
+# smtplib, ssl and email.* load in send(): rule loading reads OPTIONS, and `validate`
+# should not pay for a mail client.
+OPTIONS = (
+    Option("email", STRING_OR_LIST, scope=ALERTER, description="recipients"),
+    Option("cc", STRING_OR_LIST, scope=ALERTER),
+    Option("bcc", STRING_OR_LIST, scope=ALERTER),
+    BY_NAME["from_addr"],
+    BY_NAME["email_reply_to"],
+    BY_NAME["smtp_host"],
+    BY_NAME["smtp_port"],
+    Option("smtp_ssl", BOOLEAN, False, ALERTER, description="implicit TLS; otherwise STARTTLS when offered"),
+    Option("smtp_auth_file", STRING, scope=ALERTER, description="YAML with user and password"),
+    Option("smtp_cert_file", STRING, scope=ALERTER),
+    Option("smtp_key_file", STRING, scope=ALERTER),
+    Option("smtp_timeout", {"type": "number", "exclusiveMinimum": 0}, 20, ALERTER),
+    Option("email_format", {"enum": ["html", "text"]}, "text", ALERTER,
+           unimplemented="mail is always sent as plain text"),
+    Option("email_add_domain", STRING, scope=ALERTER),
+)
+REQUIRED = ("email",)
 
 
 def _list(value: Any) -> list[str]:
@@ -27,6 +47,9 @@ class EmailAlerter(Alerter):
     name = "email"
 
     def message(self, alert: Alert) -> EmailMessage:
+        from email.message import EmailMessage
+        from email.utils import formatdate, make_msgid
+
         o = self.options
         msg = EmailMessage()
         msg["Subject"] = alert.subject
@@ -63,6 +86,10 @@ class EmailAlerter(Alerter):
         return str(data["user"]), str(data["password"])
 
     def send(self, alert: Alert) -> None:
+        import smtplib
+        import socket
+        import ssl
+
         o = self.options
         host = o.get("smtp_host", "localhost")
         port = int(o.get("smtp_port") or (465 if o.get("smtp_ssl") else 25))

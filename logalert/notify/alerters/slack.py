@@ -4,12 +4,31 @@ from __future__ import annotations
 
 from typing import Any
 
-import requests
-
 from logalert.errors import DeliveryError
 from logalert.model import Alert
 from logalert.notify.alerters.base import Alerter
+from logalert.options import ALERTER, BOOLEAN, STRING, STRING_OR_LIST, Option
 from logalert.secrets import mask
+
+# requests loads in send(): rule loading reads OPTIONS, and `validate` should not pay
+# for an HTTP client.
+OPTIONS = (
+    Option("slack_webhook_url", STRING_OR_LIST, scope=ALERTER, secret=True),
+    Option("slack_channel_override", STRING_OR_LIST, scope=ALERTER),
+    Option("slack_username_override", STRING, "logalert", ALERTER),
+    Option("slack_emoji_override", STRING, ":rotating_light:", ALERTER),
+    Option("slack_icon_url_override", STRING, scope=ALERTER),
+    Option("slack_msg_color", {"enum": ["good", "warning", "danger"]}, "danger", ALERTER),
+    Option("slack_title", STRING, scope=ALERTER),
+    Option("slack_title_link", STRING, scope=ALERTER),
+    Option("slack_proxy", STRING, scope=ALERTER),
+    Option("slack_timeout", {"type": "number", "exclusiveMinimum": 0}, 10, ALERTER),
+    Option("slack_ca_certs", {"anyOf": [{"type": "string"}, {"type": "boolean"}]}, scope=ALERTER),
+    Option("slack_ignore_ssl_errors", BOOLEAN, False, ALERTER),
+    Option("slack_text_string", STRING, "", ALERTER),
+    Option("slack_parse_override", {"enum": ["none", "full"]}, "none", ALERTER),
+)
+REQUIRED = ("slack_webhook_url",)
 
 
 class SlackAlerter(Alerter):
@@ -42,6 +61,8 @@ class SlackAlerter(Alerter):
         return [dict(base, channel=c) if c else dict(base) for c in channels]
 
     def send(self, alert: Alert) -> None:
+        import requests
+
         urls = self.options["slack_webhook_url"]
         urls = [urls] if isinstance(urls, str) else list(urls)
         o = self.options

@@ -9,6 +9,8 @@ from logalert.model import Alert
 from logalert.notify.alerters.base import Alerter
 from logalert.secrets import mask
 
+OPTIONS = ()  # prints the alert; nothing to set
+
 _lock = threading.Lock()
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from logalert import options as registry
 from logalert import secrets
 from logalert.config.settings import DEFAULTS, load_config
 from logalert.errors import ConfigError
@@ -123,3 +124,19 @@ def test_config_options_are_read_only():
     config = load_config(None, environ={})
     with pytest.raises(TypeError):
         config.options["es_host"] = "x"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("option", [o for o in registry.CONFIG_OPTIONS if o.is_span], ids=lambda o: o.name)
+def test_every_span_option_takes_the_short_form_from_the_environment(option):
+    config = load_config(None, environ={f"LOGALERT_{option.name.upper()}": "45s"})
+    assert config.span(option.name) == dt.timedelta(seconds=45)
+
+
+def test_es_conn_timeout_from_the_environment_is_a_number():
+    assert load_config(None, environ={"LOGALERT_ES_CONN_TIMEOUT": "2.5"})["es_conn_timeout"] == 2.5
+
+
+def test_defaults_are_copies_a_caller_cannot_corrupt():
+    first = load_config(None, environ={})
+    first.options["run_every"]["minutes"] = 99
+    assert load_config(None, environ={})["run_every"] == {"minutes": 1}

@@ -1,59 +1,58 @@
-"""JSON Schemas shipped with the package, and turning their errors into Problems."""
+"""JSON Schemas built from the option registry, and turning their errors into Problems.
+
+There are no schema files: a schema is the ``properties`` of a set of declared options
+(``logalert.options.Option.schema``) plus the names a rule type or alerter requires, with
+the shared shapes (``#/$defs/span``…) inlined — resolving ``$ref`` through the
+referencing library for every rule was most of ``validate``'s time. Callers cache what
+they build (one schema per rule type, alerter and config.yaml).
+"""
 
 from __future__ import annotations
 
 import difflib
-import functools
-import json
-from importlib import resources
 from typing import Any, Iterable
 
 import jsonschema
 
 from logalert.config.yamlfile import locate, plain
 from logalert.errors import Problem
-
-SPAN_REF = "span.json"
-
-
-@functools.lru_cache(maxsize=None)
-def load(name: str) -> dict[str, Any]:
-    """A schema by relative name, e.g. ``rule.json`` or ``ruletypes/any.json``."""
-    text = resources.files(__name__).joinpath(name).read_text(encoding="utf-8")
-    return json.loads(text)
+from logalert.options import DEFS, Option
 
 
-@functools.lru_cache(maxsize=None)
-def validator(name: str) -> jsonschema.protocols.Validator:
-    """A validator with the shared definitions (defs.json) inlined: resolving ``$ref``
-    through the referencing library for every rule was most of ``validate``'s time."""
-    defs = load("defs.json")["$defs"]
-    schema = _inline(load(name), defs)
+def build(options: Iterable[Option], required: Iterable[str] = (), description: str = "") -> dict[str, Any]:
+    """The schema of a mapping holding ``options`` (later ones win on a shared name)."""
+    properties = {o.name: _inline(o.fragment()) for o in options}
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if description:
+        schema["description"] = description
+    required = list(dict.fromkeys(required))
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def compile_schema(schema: dict[str, Any]) -> jsonschema.protocols.Validator:
     cls = jsonschema.validators.validator_for(schema)
     return cls(schema)
 
 
-def _inline(node: Any, defs: dict[str, Any]) -> Any:
+def _inline(node: Any) -> Any:
     if isinstance(node, dict):
         ref = node.get("$ref")
         if isinstance(ref, str) and ref.startswith("#/$defs/"):
-            merged = dict(_inline(defs[ref.rsplit("/", 1)[1]], defs))
-            merged.update({k: _inline(v, defs) for k, v in node.items() if k != "$ref"})
+            merged = dict(_inline(dict(DEFS[ref.rsplit("/", 1)[1]])))
+            merged.update({k: _inline(v) for k, v in node.items() if k != "$ref"})
             return merged
-        return {k: _inline(v, defs) for k, v in node.items()}
+        return {k: _inline(v) for k, v in node.items()}
     if isinstance(node, list):
-        return [_inline(v, defs) for v in node]
+        return [_inline(v) for v in node]
     return node
 
 
-def option_names(name: str) -> set[str]:
-    return set(load(name).get("properties", {}))
-
-
-def check(doc: Any, schema_name: str, file: str) -> list[Problem]:
+def check(doc: Any, validator: jsonschema.protocols.Validator, file: str) -> list[Problem]:
     """Validate ``doc`` and return one Problem per error, positioned by YAML line."""
     problems = []
-    for error in sorted(validator(schema_name).iter_errors(doc), key=lambda e: list(map(str, e.path))):
+    for error in sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.path))):
         path = list(error.path)
         option = ".".join(str(p) for p in path) or None
         message = _message(error)
