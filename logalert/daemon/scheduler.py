@@ -55,7 +55,7 @@ class Daemon:
         """Changes whenever a rule file or a file it imports changes, including a
         Kubernetes ConfigMap swap (the ``..data`` symlink moves; stat follows it)."""
         digest = hashlib.sha1()
-        files = sorted(set(rule_files(self.rule_paths)) | self._extra_files)
+        files = sorted(set(rule_files(self.rule_paths, self.config["scan_subdirectories"])) | self._extra_files)
         for path in files:
             try:
                 st = os.stat(path)

@@ -42,9 +42,10 @@ class LoadResult:
         return [p for p in self.problems if p.fatal]
 
 
-def rule_files(paths: list[str]) -> Iterator[str]:
+def rule_files(paths: list[str], subdirectories: bool = True) -> Iterator[str]:
     """YAML files under each path, sorted; hidden and ``_``-prefixed entries are skipped
-    (Kubernetes ConfigMap mounts keep ``..data`` copies; ``_base.yaml`` files are for import:)."""
+    (Kubernetes ConfigMap mounts keep ``..data`` copies; ``_base.yaml`` files are for import:).
+    ``subdirectories`` false (config ``scan_subdirectories``): only files directly in each folder."""
     for path in paths:
         if os.path.isfile(path):
             yield path
@@ -53,7 +54,7 @@ def rule_files(paths: list[str]) -> Iterator[str]:
             yield path  # reported as unreadable by the loader
             continue
         for root, dirs, files in os.walk(path, followlinks=True):
-            dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_")))
+            dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_"))) if subdirectories else []
             for name in sorted(files):
                 if name.endswith((".yaml", ".yml")) and not name.startswith((".", "_")):
                     yield os.path.join(root, name)
@@ -62,7 +63,7 @@ def rule_files(paths: list[str]) -> Iterator[str]:
 def load_folder(paths: list[str], config: Config) -> LoadResult:
     rules, problems = [], []
     seen_names: dict[str, str] = {}
-    for path in rule_files(paths):
+    for path in rule_files(paths, subdirectories=bool(config["scan_subdirectories"])):
         try:
             rule, warnings = load_rule(path, config)
         except ConfigError as exc:
