@@ -143,6 +143,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("writeback_index", {"type": "string", "pattern": "^[a-z0-9][a-z0-9_.-]*$"}, "logalert_status", CONFIG),
     Option("max_threads", {"type": "integer", "minimum": 1, "maximum": 256}, 10, CONFIG),
     Option("health_port", {"type": "integer", "minimum": 0, "maximum": 65535}, 0, CONFIG),
+    Option("writeback_retention", SPAN, {"days": 30}, CONFIG,
+           description="sent and failed alerts, run errors, ended silences and statuses of deleted "
+                       "rules older than this are deleted from the writeback index (hourly)"),
     Option("notify_email", STRING_OR_LIST, scope=CONFIG,
            unimplemented="rule errors are not emailed; they are logged and kept in the writeback index"),
     Option("disable_rules_on_error", BOOLEAN, False, CONFIG,

@@ -60,7 +60,9 @@ def duration(text: str, name: str = "duration") -> dt.timedelta:
 def writeback(cfg: Config, pool: Pool) -> EngineState:
     """The daemon's state: the writeback index on the config's engine."""
     from logalert.engine import CONNECTION_OPTIONS
-    from logalert.state.writeback import EngineState
+    from logalert.state.writeback import DEFAULT_HORIZON, EngineState
 
     key = ("writeback",) + tuple(cfg.get(k) for k in CONNECTION_OPTIONS)
-    return EngineState(lambda: pool.get(key, cfg.options), cfg["writeback_index"])
+    # Long enough that live runs (which reach back buffer_time) answer from memory.
+    horizon = max(DEFAULT_HORIZON, 2 * cfg.span("buffer_time") + cfg.span("run_every") + cfg.span("query_delay"))
+    return EngineState(lambda: pool.get(key, cfg.options), cfg["writeback_index"], horizon=horizon)

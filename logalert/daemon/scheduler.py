@@ -9,6 +9,7 @@ nothing about rule types or engines.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import os
@@ -22,6 +23,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from logalert.config import Config
 from logalert.engine import Pool
+from logalert.errors import EngineError
 from logalert.rules import Rule, load_folder, rule_files
 from logalert.run.runner import RuleRunner
 from logalert.run.tick import run_tick
@@ -31,6 +33,8 @@ from logalert.timeutil import iso, now
 log = logging.getLogger(__name__)
 
 RELOAD_SECONDS = 10.0
+PURGE_SECONDS = 3600.0  # writeback retention runs hourly
+PURGE_FIRST_SECONDS = 60.0  # and first a minute after start, off the start-up path
 
 
 class Daemon:
@@ -40,6 +44,7 @@ class Daemon:
         self.state = state
         self.pool = pool or Pool()
         self.runners: dict[str, RuleRunner] = {}
+        self.rule_names: set[str] = set()  # every rule in the files, disabled ones too
         self._fingerprint = ""
         self._extra_files: set[str] = set()
         self._stopping = threading.Event()
@@ -73,6 +78,7 @@ class Daemon:
             (log.error if problem.fatal else log.warning)("%s", problem)
         broken_files = {p.file for p in result.errors}
         new = {rule.name: rule for rule in result.rules}
+        self.rule_names = set(new) | set(self.runners)
         self._extra_files = {pos[0] for r in result.rules for pos in r.positions.values() if not pos[0].startswith("$")}
         for name, runner in list(self.runners.items()):
             if name in new:
@@ -133,6 +139,19 @@ class Daemon:
                          result.match_count, result.alert_count, result.window.start.isoformat(timespec="seconds"),
                          result.window.end.isoformat(timespec="seconds"), result.duration)
 
+    def _purge(self) -> None:
+        """Writeback retention: delete the records past writeback_retention (batched in
+        the engine); a failure is logged and tried again at the next pass."""
+        before = now() - self.config.span("writeback_retention")
+        try:
+            deleted = self.state.purge(before, keep_rules=set(self.rule_names) | set(self.runners))
+        except EngineError as exc:
+            log.error("writeback retention: deleting records before %s failed (retried in %s): %s",
+                      iso(before), dt.timedelta(seconds=PURGE_SECONDS), exc)
+            return
+        if deleted:
+            log.info("writeback retention: deleted %d record(s) from before %s", deleted, iso(before))
+
     def _maybe_reload(self) -> None:
         if self.fingerprint() != self._fingerprint:
             log.info("rules changed on disk; reloading")
@@ -143,6 +162,9 @@ class Daemon:
         self.load()
         self.scheduler.add_job(self._maybe_reload, IntervalTrigger(seconds=RELOAD_SECONDS, timezone="UTC"),
                                id="__reload__", name="reload rules")
+        self.scheduler.add_job(self._purge, IntervalTrigger(seconds=PURGE_SECONDS, timezone="UTC"),
+                               id="__purge__", name="writeback retention",
+                               next_run_time=now() + dt.timedelta(seconds=PURGE_FIRST_SECONDS))
         self.scheduler.start()
         log.info("logalert running %d rule(s); Ctrl-C or SIGTERM stops", len(self.runners))
 

@@ -12,8 +12,7 @@ from abc import ABC, abstractmethod
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 from urllib.parse import quote
 
-from logalert.engine.results import (BulkResult, Hit, SearchResult, check_shards, engine_reason,
-                                     total_of)
+from logalert.engine.results import BulkResult, Hit, SearchResult, check_shards, engine_reason, total_of
 from logalert.errors import EngineError
 
 __all__ = ["Backend", "BulkResult", "Hit", "Refused", "SearchResult", "check_shards", "engine_reason",

@@ -111,7 +111,11 @@ def enqueue(alerts: Sequence[Alert], alerters: Sequence[Alerter], state: StateSt
     wanted = {f"{a.id}/{n.name}": (a, n) for a in alerts for n in alerters}
     if not wanted:
         return
-    known = state.get_outbox_many(list(wanted))
+    # Records are created after their matches happened: the store may answer from memory
+    # when it knows every record created since the earliest of these matches.
+    times = [m.timestamp for a in alerts for m in a.matches]
+    since = min(times) if times and all(a.matches for a in alerts) else None
+    known = state.get_outbox_many(list(wanted), since=since)
     state.put_outbox_many([
         OutboxEntry(entry_id, alert.id, alert.rule.name, alerter.name, alert.subject, alert.body, now)
         for entry_id, (alert, alerter) in wanted.items() if entry_id not in known])

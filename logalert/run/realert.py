@@ -29,12 +29,13 @@ def select(rule: Rule, matches: Sequence[Match], state: StateStore) -> tuple[lis
     out: list[Match] = []
     updated: dict[str, Silence] = {}
     # `logalert silence RULE` without --query-key silences every value (stored under "*").
-    whole_rule = state.get_silence(rule.name, ALL_KEYS) if matches else None
+    earliest = min((m.timestamp for m in matches), default=None)
+    whole_rule = state.get_silence(rule.name, ALL_KEYS, at=earliest) if matches else None
     for match in matches:
         if whole_rule is not None and match.timestamp < whole_rule.until:
             continue
         key = key_text(match)
-        silence = updated.get(key) or state.get_silence(rule.name, key)
+        silence = updated.get(key) or state.get_silence(rule.name, key, at=match.timestamp)
         if silence is not None and match.timestamp < silence.until:
             continue
         out.append(match)

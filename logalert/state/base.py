@@ -10,6 +10,7 @@ import contextlib
 import datetime as dt
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from typing import Collection
 
 
 @dataclass
@@ -86,7 +87,9 @@ class StateStore(ABC):
     def save_status(self, status: RuleStatus) -> None: ...
 
     @abstractmethod
-    def get_silence(self, rule: str, key: str) -> Silence | None: ...
+    def get_silence(self, rule: str, key: str, at: dt.datetime | None = None) -> Silence | None:
+        """``at``: the time of the match being judged; a store whose memory of old
+        silences does not reach back that far looks it up."""
 
     @abstractmethod
     def put_silence(self, silence: Silence) -> None: ...
@@ -132,8 +135,18 @@ class StateStore(ABC):
         empty for a store that keeps no log."""
         return []
 
-    def get_outbox_many(self, entry_ids: list[str]) -> dict[str, OutboxEntry]:
-        """The entries that exist among ``entry_ids`` (stores override to read them at once)."""
+    @abstractmethod
+    def purge(self, before: dt.datetime, keep_rules: Collection[str]) -> int:
+        """Delete the records past retention: alerts sent or failed, run errors and
+        silences that ended, all before ``before``, and statuses of rules not in
+        ``keep_rules`` written before it; never a pending alert or an open digest.
+        Returns how many were deleted."""
+
+    def get_outbox_many(self, entry_ids: list[str], since: dt.datetime | None = None) -> dict[str, OutboxEntry]:
+        """The entries that exist among ``entry_ids`` (stores override to read them at once).
+        ``since``: the earliest match time of these alerts; a record is never created
+        before its match happened, so a store that knows every record created since a
+        moment before ``since`` can answer from memory."""
         found = {}
         for entry_id in entry_ids:
             entry = self.get_outbox(entry_id)

@@ -6,6 +6,7 @@ import copy
 import dataclasses
 import datetime as dt
 import threading
+from typing import Collection
 
 from logalert.state.base import (
     Aggregation,
@@ -35,6 +36,7 @@ class MemoryState(StateStore):
         self._outbox: dict[str, OutboxEntry] = {}
         self._aggregations: dict[tuple[str, str], Aggregation] = {}
         self._errors: list[RunError] = []
+        self._written: dict[str, dt.datetime] = {}  # when each status was last saved
 
     def load_status(self, rule: str) -> RuleStatus | None:
         with self._lock:
@@ -43,10 +45,11 @@ class MemoryState(StateStore):
 
     def save_status(self, status: RuleStatus) -> None:
         with self._lock:
+            self._written[status.rule] = dt.datetime.now(dt.timezone.utc)
             self._status[status.rule] = copy.deepcopy(dataclasses.replace(
                 status, last_end=_stored(status.last_end), last_run=_stored(status.last_run)))
 
-    def get_silence(self, rule: str, key: str) -> Silence | None:
+    def get_silence(self, rule: str, key: str, at: dt.datetime | None = None) -> Silence | None:
         with self._lock:
             return self._silences.get((rule, key))
 
@@ -114,3 +117,18 @@ class MemoryState(StateStore):
     def errors(self, rule: str | None = None, size: int = 100) -> list[RunError]:
         with self._lock:
             return [e for e in reversed(self._errors) if rule is None or e.rule == rule][:size]
+
+    def purge(self, before: dt.datetime, keep_rules: Collection[str]) -> int:
+        with self._lock:
+            alerts = [k for k, e in self._outbox.items() if e.status != "pending" and e.created < before]
+            silences = [k for k, x in self._silences.items() if x.until < before]
+            statuses = [r for r in self._status if r not in keep_rules and self._written.get(r, before) < before]
+            errors = [e for e in self._errors if e.created < before]
+            for k in alerts:
+                del self._outbox[k]
+            for k in silences:
+                del self._silences[k]
+            for r in statuses:
+                del self._status[r]
+            self._errors = [e for e in self._errors if e.created >= before]
+            return len(alerts) + len(silences) + len(statuses) + len(errors)

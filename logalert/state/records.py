@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-from typing import Any, Mapping
+from typing import Any, Collection, Mapping
 
 from logalert.state.base import Aggregation, OutboxEntry, RuleStatus, Silence
 from logalert.timeutil import iso, parse_iso
@@ -161,3 +161,25 @@ def decode_aggregation(doc: Mapping[str, Any]) -> Aggregation:
 # --- error log ---------------------------------------------------------------------
 def error_doc(rule: str, message: str, created: dt.datetime) -> dict[str, Any]:
     return {"kind": "error", "rule": rule, "error": message, "created": iso(created)}
+
+
+# --- retention ---------------------------------------------------------------------
+def purge_query(before: dt.datetime, keep_rules: Collection[str]) -> dict[str, Any]:
+    """The records no run can need again (see EngineState.purge). Pending alerts and
+    aggregation buckets match none of the clauses."""
+    cut = iso(before)
+
+    def kind(name: str, *filters: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        return {"bool": {"filter": [{"term": {"kind": name}}, *filters], **extra}}
+
+    return {"bool": {"minimum_should_match": 1, "should": [
+        kind("alert", {"terms": {"status": ["sent", "failed"]}}, {"range": {"created": {"lt": cut}}}),
+        kind("error", {"range": {"created": {"lt": cut}}}),
+        kind("silence", {"range": {"until": {"lt": cut}}}),
+        kind("status", {"range": {"written": {"lt": cut}}}, must_not=[{"terms": {"rule": sorted(keep_rules)}}]),
+    ]}}
+
+
+def epoch_of(value: Any) -> float:
+    moment = date_of(value)
+    return moment.timestamp() if moment is not None else 0.0

@@ -12,33 +12,53 @@ import contextlib
 import copy
 import datetime as dt
 import logging
-import threading
 import time
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Collection, Iterator
 
 from logalert.engine import Backend
-from logalert.errors import EngineError
-from logalert.state.base import Aggregation, OutboxEntry, RuleStatus, Silence, StateStore
-from logalert.state.records import (MAPPINGS, SETTINGS, aggregation_doc, copy_status, decode_aggregation,
-                                    decode_entry, decode_silence, decode_status, doc_id, error_doc, now_iso,
-                                    outbox_doc, silence_doc, status_doc, wrong_mappings)
+from logalert.state.base import Aggregation, OutboxEntry, RuleStatus, RunError, Silence, StateStore
+from logalert.state.index import WritebackIndex
+from logalert.state.records import (
+    aggregation_doc,
+    copy_status,
+    decode_aggregation,
+    decode_entry,
+    decode_silence,
+    decode_status,
+    doc_id,
+    epoch_of,
+    error_doc,
+    outbox_doc,
+    purge_query,
+    silence_doc,
+    status_doc,
+)
 from logalert.state.records import date_of as _date
-from logalert.timeutil import iso
+from logalert.timeutil import iso, now
 
-__all__ = ["EngineState", "doc_id"]
+__all__ = ["DEFAULT_HORIZON", "EngineState", "doc_id"]
 
 log = logging.getLogger(__name__)
 
+DEFAULT_HORIZON = dt.timedelta(hours=2)
+# Ended silences kept in memory this long (at least): exponential_realert backoff
+# longer than this starts afresh after a quiet day.
+SILENCE_HORIZON = dt.timedelta(days=1)
 
-class EngineState(StateStore):
+
+class EngineState(WritebackIndex, StateStore):
     # A manual `logalert silence` from another process is seen within this many seconds.
     SILENCE_REFRESH_SECONDS = 30.0
 
-    def __init__(self, backend_factory: Callable[[], Backend], index: str):
-        self._factory = backend_factory
-        self.index = index
-        self._ready = False
-        self._lock = threading.Lock()
+    def __init__(self, backend_factory: Callable[[], Backend], index: str, *,
+                 horizon: dt.timedelta = DEFAULT_HORIZON, clock: Callable[[], dt.datetime] = now):
+        super().__init__(backend_factory, index)
+        # What this process keeps in memory and reads at start-up reaches back ``horizon``
+        # at most, never the whole history: older alerts are looked up when (rarely) a run
+        # produces one again, so memory and start-up time depend on time, not on the age
+        # of the installation.
+        self.horizon = horizon
+        self._clock = clock
         # This process is the only writer of its rules' records (one daemon per writeback
         # index), so records read once are kept in memory: a tick of 500 rules then costs
         # a handful of requests, not several per rule.
@@ -46,90 +66,15 @@ class EngineState(StateStore):
         self._no_status: set[str] = set()  # rules known to have no status record yet
         self._silences: dict[tuple[str, str], Silence] | None = None
         self._silences_loaded = 0.0
+        self._silences_cover = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
         self._pending: dict[str, OutboxEntry] | None = None
-        self._known: dict[str, OutboxEntry] = {}
-        self._recorded: set[str] | None = None  # ids of every outbox record, read once
+        # Outbox records sent or failed, by id -> created (epoch seconds), for the records
+        # created since ``_complete_since``: every record of that period is either here or
+        # pending, so a new alert whose matches are that recent needs no lookup.
+        self._done: dict[str, float] | None = None
+        self._complete_since = 0.0
         self._aggregations: dict[tuple[str, str], Aggregation] | None = None
         self._deferred: list[RuleStatus] | None = None
-
-    # --- setup ---------------------------------------------------------------------
-    def backend(self) -> Backend:
-        backend = self._factory()
-        if not self._ready:
-            with self._lock:
-                if not self._ready:
-                    self._ensure_index(backend)
-                    self._ready = True
-        return backend
-
-    def ensure_index(self) -> bool:
-        """Create the index with our mappings when missing; refuse one with wrong mappings
-        (EngineError saying how to fix it). Returns True when it was created."""
-        backend = self._factory()
-        with self._lock:
-            created = self._ensure_index(backend)
-            self._ready = True
-        return created
-
-    def _ensure_index(self, backend: Backend) -> bool:
-        mappings = backend.get_mappings(self.index)
-        if mappings is None:
-            # False: another process created it meanwhile, with our mappings.
-            created = backend.create_index(self.index, settings=SETTINGS, mappings=MAPPINGS)
-            if created:
-                log.info("created writeback index %s", self.index)
-                return True
-            mappings = backend.get_mappings(self.index) or {}
-        wrong = wrong_mappings(mappings)
-        if wrong:
-            raise EngineError(
-                f"writeback_index {self.index!r} has mappings logalert cannot use: {'; '.join(wrong)}. "
-                f"Fix: point writeback_index at a new name, or delete the index "
-                f"(DELETE /{self.index}) and run `logalert init` to create it with the right mappings")
-        return False
-
-    # --- plumbing ------------------------------------------------------------------
-    def _put(self, id_: str, doc: dict[str, Any]) -> None:
-        doc["written"] = now_iso()
-        self.backend().index(self.index, doc, id=id_)
-
-    def _get(self, id_: str) -> dict[str, Any] | None:
-        hit = self.backend().get(self.index, id_)
-        return dict(hit.source) if hit is not None else None
-
-    def _mget(self, ids: list[str]) -> list[dict[str, Any] | None]:
-        return [dict(h.source) if h is not None else None for h in self.backend().mget(self.index, ids)]
-
-    def _search(self, query: Mapping[str, Any], size: int = 1000) -> list[dict[str, Any]]:
-        backend = self.backend()
-        backend.refresh(self.index)
-        result = backend.search(self.index, {"query": query, "size": size,
-                                             "sort": [{"written": {"order": "asc", "unmapped_type": "date"}}]})
-        return [dict(h.source) for h in result.hits]
-
-    def _records(self, what: str, query: Mapping[str, Any], decode: Callable[[dict[str, Any]], Any],
-                 size: int = 1000) -> list[Any]:
-        """The decodable records a search finds; damaged ones are logged and skipped."""
-        return [r for r in (self._decode(what, d, decode) for d in self._search(query, size)) if r is not None]
-
-    def _decode(self, what: str, doc: dict[str, Any], decode: Callable[[dict[str, Any]], Any]) -> Any:
-        try:
-            return decode(doc)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            log.error("writeback index %s: skipping a damaged or foreign %s record (%s: %s): %.200r",
-                      self.index, what, type(exc).__name__, exc, doc)
-            return None
-
-    def _bulk(self, docs: list[tuple[str, dict[str, Any]]]) -> None:
-        """Index many records in one request; any refused record fails the call."""
-        if not docs:
-            return
-        if len(docs) == 1:
-            self._put(*docs[0])
-            return
-        written = now_iso()
-        result = self.backend().bulk(self.index, [(id_, dict(doc, written=written)) for id_, doc in docs])
-        result.raise_if_failed(f"writing to {self.index}")
 
     # --- status --------------------------------------------------------------------
     def preload_status(self, rules: list[str]) -> None:
@@ -158,13 +103,14 @@ class EngineState(StateStore):
 
     def save_status(self, status: RuleStatus) -> None:
         self._no_status.discard(status.rule)
+        doc = status_doc(status)
+        stored = decode_status(doc)  # as a reader of the index will see it (milliseconds)
         with self._lock:
+            self._status[status.rule] = stored
             if self._deferred is not None:
-                self._deferred.append(copy_status(status))
-                self._status[status.rule] = copy_status(status)
+                self._deferred.append(copy_status(stored))
                 return
-        self._put(doc_id("status", status.rule), status_doc(status))
-        self._status[status.rule] = copy_status(status)
+        self._put(doc_id("status", status.rule), doc)
 
     @contextlib.contextmanager
     def deferred_status(self) -> Iterator[None]:
@@ -182,30 +128,43 @@ class EngineState(StateStore):
                 self._bulk([(doc_id("status", s.rule), status_doc(s)) for s in pending])
 
     def all_status(self) -> list[RuleStatus]:
-        return self._records("status", {"term": {"kind": "status"}}, decode_status)
+        return self._records("status", {"term": {"kind": "status"}}, decode_status, size=None)
 
     # --- silences ------------------------------------------------------------------
     def _silence_cache(self) -> dict[tuple[str, str], Silence]:
-        now = time.monotonic()
-        if self._silences is None or now - self._silences_loaded > self.SILENCE_REFRESH_SECONDS:
+        """The silences that ended at most ``silence_horizon`` ago (realert compares new
+        matches with them; an expired one still sets the exponential backoff of the next
+        for a while), all of them, re-read every SILENCE_REFRESH_SECONDS."""
+        now_mono = time.monotonic()
+        if self._silences is None or now_mono - self._silences_loaded > self.SILENCE_REFRESH_SECONDS:
             # _search refreshes first, so our own writes are in the answer; replacing the
             # cache whole also drops silences another process removed.
-            fresh = {(x.rule, x.key): x for x in self.list_silences()}
+            cover = self._clock() - max(self.horizon, SILENCE_HORIZON)
+            query = {"bool": {"filter": [{"term": {"kind": "silence"}}, {"range": {"until": {"gte": iso(cover)}}}]}}
+            fresh = {(x.rule, x.key): x for x in self._records("silence", query, decode_silence, size=None)}
             with self._lock:
-                self._silences, self._silences_loaded = fresh, now
+                self._silences, self._silences_loaded, self._silences_cover = fresh, now_mono, cover
         return self._silences
 
-    def get_silence(self, rule: str, key: str) -> Silence | None:
-        return self._silence_cache().get((rule, key))
+    def get_silence(self, rule: str, key: str, at: dt.datetime | None = None) -> Silence | None:
+        found = self._silence_cache().get((rule, key))
+        if found is not None or (at is not None and at >= self._silences_cover):
+            return found
+        # A match older than the cache reaches (a backfill): the silence may have ended
+        # long ago and still cover it. One real-time read.
+        doc = self._get(doc_id("silence", rule, key))
+        return self._decode("silence", doc, decode_silence) if doc else None
 
     def put_silence(self, silence: Silence) -> None:
         self.put_silences([silence])
 
     def put_silences(self, silences: list[Silence]) -> None:
-        self._bulk([(doc_id("silence", x.rule, x.key), silence_doc(x)) for x in silences])
+        docs = [(doc_id("silence", x.rule, x.key), silence_doc(x)) for x in silences]
+        self._bulk(docs)
         with self._lock:
             if self._silences is not None:
-                for x in silences:
+                for _, doc in docs:
+                    x = decode_silence(doc)
                     self._silences[(x.rule, x.key)] = x
 
     def remove_silence(self, rule: str, key: str | None = None) -> int:
@@ -218,77 +177,86 @@ class EngineState(StateStore):
         return len(doomed)
 
     def list_silences(self) -> list[Silence]:
-        return self._records("silence", {"term": {"kind": "silence"}}, decode_silence)
+        return self._records("silence", {"term": {"kind": "silence"}}, decode_silence, size=None)
 
     # --- outbox --------------------------------------------------------------------
     def get_outbox(self, entry_id: str) -> OutboxEntry | None:
+        pending = self._pending_cache()
         with self._lock:
-            known = self._known.get(entry_id)
-        if known is not None:
-            return copy.copy(known)
-        doc = self._get(doc_id("alert", entry_id))  # real-time: an earlier process may have sent it
-        entry = self._decode("alert", doc, decode_entry) if doc else None
+            entry = pending.get(entry_id)
         if entry is not None:
-            with self._lock:
-                self._known[entry_id] = copy.copy(entry)
-        return entry
+            return copy.copy(entry)
+        doc = self._get(doc_id("alert", entry_id))  # real-time: an earlier process may have sent it
+        return self._decode("alert", doc, decode_entry) if doc else None
 
-    def _recorded_ids(self) -> set[str]:
-        """Ids of all outbox records, read once (paged): afterwards this process knows
-        every record, because it writes all new ones itself."""
-        if self._recorded is None:
-            backend = self.backend()
-            backend.refresh(self.index)
-            body = {"query": {"term": {"kind": "alert"}}, "_source": ["key"],
-                    "sort": [{"created": {"order": "asc", "unmapped_type": "date"}}]}
-            ids = {str(h.source.get("key")) for h in backend.search_all(self.index, body, 10000)}
+    def _done_cache(self) -> dict[str, float]:
+        """Ids of the sent and failed records of the last ``horizon``, read once (paged,
+        ids only); afterwards this process writes every new record itself."""
+        if self._done is None:
+            since = self._clock() - self.horizon
+            query = {"bool": {"filter": [{"term": {"kind": "alert"}}, {"range": {"created": {"gte": iso(since)}}}],
+                              "must_not": [{"term": {"status": "pending"}}]}}
+            done = {str(d["key"]): epoch_of(d.get("created")) for d in self._search(query, None, source=["key", "created"])}
             with self._lock:
-                if self._recorded is None:
-                    self._recorded = ids
-        return self._recorded
+                if self._done is None:
+                    self._done, self._complete_since = done, since.timestamp()
+        return self._done
 
-    def get_outbox_many(self, entry_ids: list[str]) -> dict[str, OutboxEntry]:
+    def _forget_old(self) -> None:
+        """Drop the ids that fell behind the horizon; knowledge starts there from now on."""
+        cutoff = (self._clock() - self.horizon).timestamp()
+        with self._lock:
+            if self._done is not None and cutoff > self._complete_since + self.horizon.total_seconds() / 10:
+                self._done = {k: t for k, t in self._done.items() if t >= cutoff}
+                self._complete_since = cutoff
+
+    def get_outbox_many(self, entry_ids: list[str], since: dt.datetime | None = None) -> dict[str, OutboxEntry]:
         found: dict[str, OutboxEntry] = {}
-        recorded = self._recorded_ids()
-        unknown = []
+        pending, done = self._pending_cache(), self._done_cache()
+        self._forget_old()
+        trusted = since is not None and since.timestamp() >= self._complete_since
+        lookup = []
         with self._lock:
             for entry_id in entry_ids:
-                if entry_id in self._known:
-                    found[entry_id] = copy.copy(self._known[entry_id])
-                elif entry_id in recorded:
-                    unknown.append(entry_id)
-        if unknown:  # recorded by an earlier process: read them (real-time multi-get)
-            for doc in self._mget([doc_id("alert", e) for e in unknown]):
+                if entry_id in pending:
+                    found[entry_id] = copy.copy(pending[entry_id])
+                elif entry_id in done or not trusted:
+                    lookup.append(entry_id)
+        if lookup:  # done, or older than what this process knows: read them (real-time)
+            for doc in self._mget([doc_id("alert", e) for e in lookup]):
                 entry = self._decode("alert", doc, decode_entry) if doc is not None else None
                 if entry is not None:
                     found[entry.id] = entry
-                    with self._lock:
-                        self._known[entry.id] = copy.copy(entry)
         return found
 
     def put_outbox(self, entry: OutboxEntry) -> None:
         self.put_outbox_many([entry])
 
     def put_outbox_many(self, entries: list[OutboxEntry]) -> None:
-        self._bulk([(doc_id("alert", e.id), outbox_doc(e)) for e in entries])
+        docs = [(doc_id("alert", e.id), outbox_doc(e)) for e in entries]
+        self._bulk(docs)
+        pending, done = self._pending_cache(), self._done_cache()
         with self._lock:
-            for entry in entries:
-                self._known[entry.id] = copy.copy(entry)
-                if self._recorded is not None:
-                    self._recorded.add(entry.id)
-                if self._pending is not None:
-                    if entry.status == "pending":
-                        self._pending[entry.id] = copy.copy(entry)
-                    else:
-                        self._pending.pop(entry.id, None)
+            for _, doc in docs:
+                entry = decode_entry(doc)
+                if entry.status == "pending":
+                    pending[entry.id] = entry
+                else:
+                    pending.pop(entry.id, None)
+                    done[entry.id] = entry.created.timestamp()
 
     def pending_outbox(self, rule: str | None = None) -> list[OutboxEntry]:
         """Pending alerts: read from the index once (what earlier processes left), then
         kept up to date in memory by put_outbox."""
+        pending = self._pending_cache()
+        with self._lock:
+            return [copy.copy(e) for e in pending.values() if rule is None or e.rule == rule]
+
+    def _pending_cache(self) -> dict[str, OutboxEntry]:
         if self._pending is None:
             query = {"bool": {"filter": [{"term": {"kind": "alert"}}, {"term": {"status": "pending"}}]}}
             found: dict[str, OutboxEntry] = {}
-            for doc in self._search(query, size=10000):
+            for doc in self._search(query, size=None):
                 entry = self._decode("alert", doc, decode_entry)
                 if entry is None:
                     continue
@@ -299,9 +267,7 @@ class EngineState(StateStore):
             with self._lock:
                 if self._pending is None:
                     self._pending = found
-                    self._known.update({k: copy.copy(v) for k, v in found.items()})
-        with self._lock:
-            return [copy.copy(e) for e in self._pending.values() if rule is None or e.rule == rule]
+        return self._pending
 
     def outbox(self, rule: str | None = None, size: int = 1000) -> list[OutboxEntry]:
         query: dict[str, Any] = {"bool": {"filter": [{"term": {"kind": "alert"}}]}}
@@ -324,10 +290,11 @@ class EngineState(StateStore):
         return copy.deepcopy(agg) if agg else None
 
     def put_aggregation(self, agg: Aggregation) -> None:
-        self._put(doc_id("aggregation", agg.rule, agg.key), aggregation_doc(agg))
+        doc = aggregation_doc(agg)
+        self._put(doc_id("aggregation", agg.rule, agg.key), doc)
         cache = self._aggregation_cache()
         with self._lock:
-            cache[(agg.rule, agg.key)] = copy.deepcopy(agg)
+            cache[(agg.rule, agg.key)] = copy.deepcopy(decode_aggregation(doc))
 
     def due_aggregations(self, rule: str, now: dt.datetime) -> list[Aggregation]:
         cache = self._aggregation_cache()
@@ -345,11 +312,8 @@ class EngineState(StateStore):
         now = dt.datetime.now(dt.timezone.utc)
         self._put(doc_id("error", rule, iso(now)), error_doc(rule, message, now))
 
-    def errors(self, rule: str | None = None, size: int = 100) -> list[Any]:
-        """The run error log, newest first. The search helper sorts oldest first, so this
-        reads up to its 10,000-record page and reverses it (the log is never pruned)."""
-        from logalert.state.base import RunError  # one insertion while this module is split
-
+    def errors(self, rule: str | None = None, size: int = 100) -> list[RunError]:
+        """The run error log, newest first."""
         def decode(doc: dict[str, Any]) -> RunError:
             created = _date(doc["created"])
             if created is None:
@@ -359,4 +323,28 @@ class EngineState(StateStore):
         filters: list[dict[str, Any]] = [{"term": {"kind": "error"}}]
         if rule is not None:
             filters.append({"term": {"rule": rule}})
-        return self._records("error", {"bool": {"filter": filters}}, decode, 10000)[::-1][:size]
+        return self._records("error", {"bool": {"filter": filters}}, decode, size, order="desc")
+
+    def cached(self) -> dict[str, int]:
+        """How many records each in-memory cache holds (entries, not bytes): what the
+        bound on memory is stated and tested in."""
+        with self._lock:
+            return {"status": len(self._status), "silences": len(self._silences or {}),
+                    "pending": len(self._pending or {}), "done": len(self._done or {}),
+                    "aggregations": len(self._aggregations or {})}
+
+    # --- retention -----------------------------------------------------------------
+    def purge(self, before: dt.datetime, keep_rules: Collection[str]) -> int:
+        """Delete what no run can need again: alerts sent or failed, run errors and
+        silences that ended, all before ``before``, and the statuses of rules no longer
+        loaded that last ran before it. Pending alerts and open digests are never
+        deleted. Batched by the engine (delete_by_query); returns how many went."""
+        deleted = self.backend().delete_by_query(self.index, purge_query(before, keep_rules))
+        with self._lock:
+            for rule in [r for r in self._status if r not in keep_rules]:
+                last = self._status[rule].last_run
+                if last is not None and last < before:
+                    del self._status[rule]
+            if self._silences is not None:
+                self._silences = {k: x for k, x in self._silences.items() if x.until >= before}
+        return deleted

@@ -178,9 +178,6 @@ def test_memory_and_engine_state_give_the_same_runs(name, engine, engine_url, fr
     assert all(e.status == "sent" for e in memory.state.outbox(rule.name))
 
 
-@pytest.mark.xfail(strict=True, reason="EngineState's caches keep the caller's microseconds while MemoryState "
-                   "(like the index) keeps milliseconds: with the daemon's real clock, last_end differs by "
-                   "under a millisecond (see state/test_contract.py, times test)")
 def test_a_clock_finer_than_a_millisecond(engine, engine_url, fresh_index, tmp_path, engine_state):
     steps = [now + dt.timedelta(microseconds=500) for now in STEPS]
     lockstep("any", steps, engine, engine_url, fresh_index, tmp_path, engine_state)

@@ -54,13 +54,6 @@ def store(request) -> Iterable[StateStore]:
     engine.indices.delete(index=index, ignore_unavailable=True)
 
 
-def engine_bug(reason: str) -> Any:
-    """Marks a test that shows a known EngineState difference (strict: it must still fail,
-    so the mark is removed once writeback.py is fixed)."""
-    return pytest.mark.parametrize("store", [
-        "memory", pytest.param("engine", marks=pytest.mark.xfail(strict=True, reason=reason))], indirect=True)
-
-
 def by(items: Iterable[Any], *fields: str) -> list[Any]:
     return sorted(items, key=lambda x: tuple(getattr(x, f) for f in fields))
 
@@ -157,9 +150,6 @@ def test_deferred_status_writes_survive_an_error_in_the_block(store):
     assert store.all_status() == [status("a", hits=5)]
 
 
-@engine_bug("EngineState keeps the caller's own objects in its caches (microseconds, any time zone) "
-            "while the index keeps UTC milliseconds: a read served from the cache differs from one "
-            "served from the index (all_status, list_silences, outbox, or after a restart)")
 def test_times_read_back_in_utc_to_the_millisecond(store):
     local = dt.timezone(dt.timedelta(hours=2))
     precise = dt.datetime(2024, 5, 1, 14, 0, 0, 123456, tzinfo=local)
@@ -185,8 +175,6 @@ def test_times_read_back_in_utc_to_the_millisecond(store):
     assert same(agg.created) and same(agg.send_at)
 
 
-@engine_bug("EngineState.all_status is one search of at most 1,000 records: `logalert status` "
-            "of a daemon with more rules leaves some out")
 def test_more_than_a_thousand_statuses_are_all_listed(store):
     with store.deferred_status():
         for i in range(1001):
@@ -233,9 +221,6 @@ def test_remove_silence_by_key_and_by_rule(store):
     assert store.get_silence("other", "a") == Silence("other", "a", at(5))
 
 
-@engine_bug("EngineState reads silences with one search of at most 1,000 records, and its cache is "
-            "replaced by that search every 30 s: past 1,000 silences (one per query_key value, never "
-            "pruned) some are not seen, so realert stops holding those keys back")
 def test_more_than_a_thousand_silences_are_all_kept(store):
     batch = [Silence("r", f"user-{i}", at(i)) for i in range(1001)]
     store.put_silences(batch)

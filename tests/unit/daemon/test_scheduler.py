@@ -67,3 +67,26 @@ def test_disabled_rule_is_validated_but_not_scheduled(tmp_path):
     daemon = Daemon(load_config(None, environ={}), [str(rules)], MemoryState())
     assert daemon.load() == 0
     assert daemon.runners == {}
+
+
+def test_retention_pass_deletes_old_records_but_keeps_the_statuses_of_rules_in_the_files(tmp_path):
+    import datetime as dt
+
+    from logalert.state.base import OutboxEntry, RuleStatus
+
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    write(rules / "a.yaml", RULE.format(name="a", extra=""))
+    write(rules / "disabled.yaml", RULE.format(name="disabled", extra="is_enabled: false\n"))
+    state = MemoryState()
+    long_ago = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=40)
+    state.put_outbox(OutboxEntry("x/slack", "x", "a", "slack", "s", "b", long_ago, status="sent"))
+    state.put_outbox(OutboxEntry("y/slack", "y", "a", "slack", "s", "b", long_ago))  # still pending
+    for name in ("a", "disabled", "gone"):
+        state.save_status(RuleStatus(name))
+    config = load_config(None, environ={"LOGALERT_WRITEBACK_RETENTION": "0s"})
+    daemon = Daemon(config, [str(rules)], state)
+    daemon.load()
+    daemon._purge()
+    assert [e.id for e in state.outbox()] == ["y/slack"]
+    assert sorted(s.rule for s in state.all_status()) == ["a", "disabled"]
