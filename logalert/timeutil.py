@@ -57,13 +57,19 @@ _SHORT_SPAN = re.compile(r"^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)$")
 SHORT_UNITS = {"ms": "milliseconds", "s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
-def parse_short_span(text: str) -> dt.timedelta | None:
-    """``30s``, ``5m``, ``2h``, ``1d``, ``1w`` (environment values, CLI durations); None
-    when ``text`` is not one, so the caller can say which option it was."""
+def short_span(text: str) -> dict[str, float] | None:
+    """``30s``, ``5m``, ``2h``, ``1d``, ``1w`` (environment values, CLI durations) as a span
+    mapping such as ``{minutes: 5.0}``; None when ``text`` is not one, so the caller can
+    say which option it was."""
     match = _SHORT_SPAN.match(text.strip())
     if not match:
         return None
-    return dt.timedelta(**{SHORT_UNITS[match.group(2)]: float(match.group(1))})
+    return {SHORT_UNITS[match.group(2)]: float(match.group(1))}
+
+
+def parse_short_span(text: str) -> dt.timedelta | None:
+    span = short_span(text)
+    return to_timedelta(span) if span is not None else None
 
 
 def parse_cli_time(text: str) -> dt.datetime:

@@ -11,7 +11,6 @@ import copy
 import datetime as dt
 import functools
 import os
-import re
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -24,7 +23,7 @@ from logalert.config import schema
 from logalert.config.yamlfile import LineMap, load_yaml_file, plain
 from logalert.errors import ConfigError, Problem
 from logalert.options import Option
-from logalert.timeutil import to_timedelta
+from logalert.timeutil import short_span, to_timedelta
 
 ENV_PREFIX = "LOGALERT_"
 
@@ -35,8 +34,6 @@ DEFAULTS: Mapping[str, Any] = MappingProxyType(registry.defaults(registry.CONFIG
 # Options whose value is a file holding a secret, and the option it fills.
 SECRET_FILES: Mapping[str, str] = MappingProxyType({o.name: o.fills for o in registry.CONFIG_OPTIONS if o.fills})
 
-_SHORT_SPAN = re.compile(r"^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)$")
-_SHORT_UNITS = {"ms": "milliseconds", "s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 @dataclass(frozen=True)
@@ -68,9 +65,9 @@ def _env_value(raw: str, option: str) -> Any:
     """Environment values are YAML scalars; ``30s``/``5m``/``2h`` are spans for span options."""
     declared = OPTIONS[option]
     if declared.is_span:
-        short = _SHORT_SPAN.match(raw.strip())
-        if short:
-            return {_SHORT_UNITS[short.group(2)]: float(short.group(1))}
+        short = short_span(raw)
+        if short is not None:
+            return short
     if declared.schema.get("type") == "string":
         return raw
     try:
