@@ -6,7 +6,7 @@ ENGINE ?= opensearch
 PORT   ?= 9200
 ENGINE_SH := tools/$(if $(filter elasticsearch,$(ENGINE)),elasticsearch-engine,search-engine)/engine.sh
 
-.PHONY: install test test-unit test-integration test-es engine-up engine-down demo validate bench clean
+.PHONY: install test test-unit test-integration test-es engine-up engine-down demo validate bench soak clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ demo: install
 
 bench: install
 	$(PY) benchmarks/run.py $(BENCH_ARGS)
+
+# Both daemons over a live log stream, one after the other (benchmarks/README.md, "Soak"):
+# N = 200 and 1,000 rules, 30 min per tool and N; SOAK_ARGS=--quick: N = 200, 5 min each.
+soak: install
+	$(PY) benchmarks/soak.py $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
