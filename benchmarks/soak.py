@@ -335,6 +335,9 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(143)
 
     signal.signal(signal.SIGTERM, on_term)
+    # Started in the background by a non-interactive shell, SIGINT arrives ignored: Ctrl-C
+    # (or kill -INT) must still stop the run and its children.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     types = rulegen.available_types(args.types.split(",") if args.types else None)
     ea_python, ea_version = None, "-"
     if "ea2" in tools:
@@ -376,6 +379,8 @@ def main(argv: list[str] | None = None) -> int:
                                           f"(logalert {head})", paths)
                     print("plots: " + ", ".join(str(x) for x in paths), file=sys.stderr)
     finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C must not cut the clean-up short
+            signal.signal(signum, signal.SIG_IGN)
         children.stop_all()
         if not args.keep_engine:
             control.down()
@@ -385,4 +390,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("soak: interrupted; the daemon, the loader and the proxy are stopped", file=sys.stderr)
+        sys.exit(130)
