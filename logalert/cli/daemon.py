@@ -39,7 +39,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     daemon.start()
     health = None
-    if int(cfg.get("health_port") or 0):
+    if cfg["health_port"]:
         from logalert.daemon.health import serve
 
         health = serve(int(cfg["health_port"]), daemon)

@@ -20,14 +20,18 @@ __all__ = ["CONNECTION_OPTIONS", "Backend", "BulkItem", "BulkResult", "EngineErr
            "SearchResult", "connect", "describe_target"]
 
 # The options that identify an engine connection (rules sharing them share a client).
-from logalert.options import CONNECTION_OPTIONS  # declared in the option registry
+from logalert.options import BY_NAME, CONNECTION_OPTIONS, defaults
+
+# Connection options a caller left out (a test's two-key dict) take their registry defaults.
+_DEFAULTS = defaults(BY_NAME[name] for name in CONNECTION_OPTIONS)
 
 
 def describe_target(options: Mapping[str, Any]) -> str:
     """``https://host:9200/prefix`` without credentials, for messages."""
+    options = {**_DEFAULTS, **options}
     scheme = "https" if options.get("use_ssl") else "http"
     prefix = (options.get("es_url_prefix") or "").strip("/")
-    return f"{scheme}://{options.get('es_host', 'localhost')}:{options.get('es_port', 9200)}" + (f"/{prefix}" if prefix else "")
+    return f"{scheme}://{options['es_host']}:{options['es_port']}" + (f"/{prefix}" if prefix else "")
 
 
 def _auth(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -40,6 +44,7 @@ def _auth(options: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _probe(options: Mapping[str, Any]) -> dict[str, Any]:
+    options = {**_DEFAULTS, **options}
     url = describe_target(options) + "/"
     headers = {"accept": "application/json"}
     auth = None
@@ -47,13 +52,13 @@ def _probe(options: Mapping[str, Any]) -> dict[str, Any]:
         headers["authorization"] = f"ApiKey {options['es_api_key']}"
     elif options.get("es_username"):
         auth = (options["es_username"], options.get("es_password") or "")
-    verify: Any = options.get("verify_certs", True)
+    verify: Any = options["verify_certs"]
     if verify and options.get("ca_certs"):
         verify = options["ca_certs"]
     cert = (options["client_cert"], options["client_key"]) if options.get("client_cert") and options.get("client_key") else options.get("client_cert")
     try:
         response = requests.get(url, headers=headers, auth=auth, verify=verify, cert=cert,
-                                timeout=float(options.get("es_conn_timeout", 20)))
+                                timeout=float(options["es_conn_timeout"]))
     except requests.RequestException as exc:
         raise EngineError(f"cannot reach the search engine at {describe_target(options)}",
                           reason=type(exc).__name__ + ": " + str(exc).split("(Caused by")[-1].strip(" )")[:200],
@@ -79,13 +84,14 @@ def _json(response: requests.Response) -> Any:
 
 def connect(options: Mapping[str, Any]) -> Backend:
     """Probe the engine and build the matching backend; raises EngineError."""
+    options = {**_DEFAULTS, **options}
     info = _probe(options)
     distribution = info.get("version", {}).get("distribution", "elasticsearch")
     major = int(str(info["version"].get("number", "0")).split(".")[0] or 0)
-    timeout = float(options.get("es_conn_timeout", 20))
+    timeout = float(options["es_conn_timeout"])
     label = describe_target(options)
     common = {
-        "verify_certs": bool(options.get("verify_certs", True)),
+        "verify_certs": bool(options["verify_certs"]),
         "ca_certs": options.get("ca_certs"),
         "client_cert": options.get("client_cert"),
         "client_key": options.get("client_key"),
@@ -96,7 +102,7 @@ def connect(options: Mapping[str, Any]) -> Backend:
         from logalert.engine.opensearch import OpenSearchBackend
 
         client = opensearchpy.OpenSearch(
-            hosts=[{"host": options.get("es_host", "localhost"), "port": int(options.get("es_port", 9200)),
+            hosts=[{"host": options["es_host"], "port": int(options["es_port"]),
                     "url_prefix": options.get("es_url_prefix") or ""}],
             use_ssl=bool(options.get("use_ssl")), timeout=timeout, max_retries=0,
             ssl_show_warn=False, **{k: v for k, v in common.items() if v is not None}, **_auth(options),
@@ -136,12 +142,6 @@ class Pool:
         backend = connect(options)
         with self._lock:
             return self._backends.setdefault(key, backend)
-
-    def forget(self, key: tuple[Any, ...]) -> None:
-        with self._lock:
-            backend = self._backends.pop(key, None)
-        if backend is not None:
-            backend.close()
 
     def close(self) -> None:
         with self._lock:

@@ -29,7 +29,7 @@ class Rendered:
 
 
 def _arg_values(rule: Rule, match: Match, names: Sequence[str]) -> list[Any]:
-    missing = rule.get("alert_missing_value", "<MISSING VALUE>")
+    missing = rule.get("alert_missing_value")
     values = []
     for name in names:
         value = lookup(match.fields, name)

@@ -24,7 +24,7 @@ def select(rule: Rule, matches: Sequence[Match], state: StateStore) -> tuple[lis
     """Matches that become alerts, and the silences to record for them. The caller writes
     the silences only after the alerts are safely in the outbox: a crash in between must
     not leave a silence that hides an alert nobody recorded."""
-    realert = rule.span("realert", dt.timedelta(minutes=1)) or dt.timedelta(0)
+    realert = rule.span("realert") or dt.timedelta(0)
     exponential = rule.span("exponential_realert")
     out: list[Match] = []
     updated: dict[str, Silence] = {}

@@ -37,7 +37,6 @@ class RunResult:
     rule: str
     window: Window | None
     hits: int = 0
-    new_hits: int = 0
     matches: list[Match] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
     delivered: dict[str, dict[str, bool]] = field(default_factory=dict)  # alert id -> notifier -> ok
@@ -76,7 +75,7 @@ class RuleRunner:
             last_end=status.last_end if status else None,
             buffer_time=rule.buffer_time,
             query_delay=rule.query_delay,
-            old_query_limit=rule.span("old_query_limit", dt.timedelta(weeks=1)),
+            old_query_limit=rule.span("old_query_limit"),
         )
 
     # --- one rule alone (test-rule, tests): plan, fetch, finish ------------------------
@@ -190,7 +189,6 @@ class RuleRunner:
         window = result.window
         assert window is not None and status is not None
         results, events = self._answers(plan)
-        result.new_hits = len(events)
         plan.evaluated = True
         result.matches = self.ruletype.evaluate(window, results)
         selected, silences = realert.select(rule, result.matches, self.state)
@@ -250,7 +248,7 @@ class RuleRunner:
 
     def _retry_pending(self) -> None:
         by_name = {a.name: a for a in self.alerters}
-        limit = self.rule.span("alert_time_limit", dt.timedelta(days=2))
+        limit = self.rule.span("alert_time_limit")
         delivery.retry_pending(self.rule.name, by_name, self.state, time_limit=limit, now=self.clock(), rule=self.rule)
 
 

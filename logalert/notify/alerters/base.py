@@ -3,10 +3,12 @@ retrying; the retry policy lives once, in ``logalert.notify.delivery``."""
 
 from __future__ import annotations
 
+import sys
 from abc import ABC, abstractmethod
 from typing import Any, Mapping
 
 from logalert.model import Alert
+from logalert.options import defaults
 from logalert.rules.model import Rule
 
 
@@ -15,7 +17,10 @@ class Alerter(ABC):
 
     def __init__(self, rule: Rule, options: Mapping[str, Any]):
         self.rule = rule
-        self.options = options
+        # The defaults the notifier's module declares (OPTIONS) under what it was given:
+        # a loaded rule's alert target has them already, a hand-built one may not.
+        declared = getattr(sys.modules[type(self).__module__], "OPTIONS", ())
+        self.options = {**defaults(declared), **options}
 
     @abstractmethod
     def send(self, alert: Alert) -> None:

@@ -53,7 +53,7 @@ class EmailAlerter(Alerter):
         o = self.options
         msg = EmailMessage()
         msg["Subject"] = alert.subject
-        msg["From"] = o.get("from_addr", "logalert@localhost")
+        msg["From"] = o["from_addr"]
         msg["To"] = ", ".join(self._add_domain(_list(o.get("email"))))
         if o.get("cc"):
             msg["Cc"] = ", ".join(_list(o["cc"]))
@@ -91,9 +91,9 @@ class EmailAlerter(Alerter):
         import ssl
 
         o = self.options
-        host = o.get("smtp_host", "localhost")
+        host = o["smtp_host"]
         port = int(o.get("smtp_port") or (465 if o.get("smtp_ssl") else 25))
-        timeout = float(o.get("smtp_timeout", 20))
+        timeout = float(o["smtp_timeout"])
         msg = self.message(alert)
         recipients = self._add_domain(_list(o.get("email"))) + _list(o.get("cc")) + _list(o.get("bcc"))
         context = ssl.create_default_context()
@@ -121,4 +121,4 @@ class EmailAlerter(Alerter):
             raise DeliveryError(mask(f"SMTP {host}:{port} failed: {exc}"), retryable=True) from None
 
     def describe(self) -> str:
-        return f"email to {', '.join(_list(self.options.get('email')))} via {self.options.get('smtp_host', 'localhost')}"
+        return f"email to {', '.join(_list(self.options.get('email')))} via {self.options['smtp_host']}"

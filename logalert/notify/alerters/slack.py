@@ -38,7 +38,7 @@ class SlackAlerter(Alerter):
         """One payload per channel override (Slack posts to one channel per call)."""
         o = self.options
         attachment: dict[str, Any] = {
-            "color": o.get("slack_msg_color", "danger"),
+            "color": o["slack_msg_color"],
             "title": o.get("slack_title") or alert.subject,
             "text": alert.body[:7900],  # Slack truncates attachments around 8,000 characters
             "mrkdwn_in": ["text", "pretext"],
@@ -47,15 +47,15 @@ class SlackAlerter(Alerter):
         if o.get("slack_title_link"):
             attachment["title_link"] = o["slack_title_link"]
         base: dict[str, Any] = {
-            "username": o.get("slack_username_override", "logalert"),
-            "text": o.get("slack_text_string", ""),
-            "parse": o.get("slack_parse_override", "none"),
+            "username": o["slack_username_override"],
+            "text": o["slack_text_string"],
+            "parse": o["slack_parse_override"],
             "attachments": [attachment],
         }
         if o.get("slack_icon_url_override"):
             base["icon_url"] = o["slack_icon_url_override"]
         else:
-            base["icon_emoji"] = o.get("slack_emoji_override", ":rotating_light:")
+            base["icon_emoji"] = o["slack_emoji_override"]
         channels = o.get("slack_channel_override") or [None]
         channels = [channels] if isinstance(channels, str) else channels
         return [dict(base, channel=c) if c else dict(base) for c in channels]
@@ -66,11 +66,11 @@ class SlackAlerter(Alerter):
         urls = self.options["slack_webhook_url"]
         urls = [urls] if isinstance(urls, str) else list(urls)
         o = self.options
-        verify: Any = not o.get("slack_ignore_ssl_errors", False)
+        verify: Any = not o["slack_ignore_ssl_errors"]
         if verify and isinstance(o.get("slack_ca_certs"), str):
             verify = o["slack_ca_certs"]
         proxies = {"https": o["slack_proxy"], "http": o["slack_proxy"]} if o.get("slack_proxy") else None
-        timeout = float(o.get("slack_timeout", 10))
+        timeout = float(o["slack_timeout"])
         for url in urls:
             for payload in self.payloads(alert):
                 try:

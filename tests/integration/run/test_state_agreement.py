@@ -134,7 +134,7 @@ class Side:
         name = self.rule.name
         status = self.state.load_status(name)
         return {
-            "window": result.window, "hits": (result.hits, result.new_hits), "matches": result.matches,
+            "window": result.window, "hits": result.hits, "matches": result.matches,
             "sent": [(a.id, a.subject, a.body, len(a.matches)) for a in self.notifier.sent[before:]],
             "delivered": result.delivered,
             "status": dataclasses.replace(status, duration=0.0) if status else None,  # duration is wall time
