@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 from typing import Sequence
 
-from logalert import __version__, secrets
+import logalert
+from logalert import secrets
 from logalert.cli import daemon, rules, state
 from logalert.cli.common import EXIT_ENGINE, EXIT_INVALID, UsageError, err
 from logalert.errors import ConfigError, EngineError
@@ -19,7 +20,7 @@ from logalert.errors import ConfigError, EngineError
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="logalert", description="Alerting on logs in Elasticsearch/OpenSearch (ElastAlert rule format).")
-    p.add_argument("--version", action="version", version=f"logalert {__version__}")
+    p.add_argument("--version", action="version", version=f"logalert {logalert.__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     for group in (daemon, rules, state):
         group.add_parsers(sub)

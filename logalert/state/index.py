@@ -22,14 +22,14 @@ class WritebackIndex:
     """One writeback index on one engine connection, created on first use."""
 
     def __init__(self, backend_factory: Callable[[], Backend], index: str):
-        self._factory = backend_factory
+        self._open_backend = backend_factory
         self.index = index
         self._ready = False
         self._lock = threading.Lock()
 
     # --- setup ---------------------------------------------------------------------
     def backend(self) -> Backend:
-        backend = self._factory()
+        backend = self._open_backend()
         if not self._ready:
             with self._lock:
                 if not self._ready:
@@ -40,7 +40,7 @@ class WritebackIndex:
     def ensure_index(self) -> bool:
         """Create the index with our mappings when missing; refuse one with wrong mappings
         (EngineError saying how to fix it). Returns True when it was created."""
-        backend = self._factory()
+        backend = self._open_backend()
         with self._lock:
             created = self._ensure_index(backend)
             self._ready = True
