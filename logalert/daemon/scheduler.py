@@ -78,7 +78,6 @@ class Daemon:
             (log.error if problem.fatal else log.warning)("%s", problem)
         broken_files = {p.file for p in result.errors}
         new = {rule.name: rule for rule in result.rules}
-        self.rule_names = set(new) | set(self.runners)
         self._extra_files = {pos[0] for r in result.rules for pos in r.positions.values() if not pos[0].startswith("$")}
         for name, runner in list(self.runners.items()):
             if name in new:
@@ -98,6 +97,7 @@ class Daemon:
                     self._unschedule(name)
                 continue
             self._schedule(rule, replace=current is not None)
+        self.rule_names = set(new) | set(self.runners)
         return len(result.errors)
 
     def _schedule(self, rule: Rule, replace: bool) -> None:
@@ -143,14 +143,30 @@ class Daemon:
         """Writeback retention: delete the records past writeback_retention (batched in
         the engine); a failure is logged and tried again at the next pass."""
         before = now() - self.config.span("writeback_retention")
+        keep = set(self.rule_names) | set(self.runners)
         try:
-            deleted = self.state.purge(before, keep_rules=set(self.rule_names) | set(self.runners))
+            self._give_up_orphans(keep)
+            deleted = self.state.purge(before, keep_rules=keep)
         except EngineError as exc:
             log.error("writeback retention: deleting records before %s failed (retried in %s): %s",
                       iso(before), dt.timedelta(seconds=PURGE_SECONDS), exc)
             return
         if deleted:
             log.info("writeback retention: deleted %d record(s) from before %s", deleted, iso(before))
+
+    def _give_up_orphans(self, keep: set[str]) -> None:
+        """Pending alerts of rules no longer in the files: nothing retries them, so once
+        alert_time_limit has passed they are marked failed (and logged), as the rule's
+        own retries would have; retention then deletes them like any failed alert."""
+        limit = self.config.span("alert_time_limit")
+        stale = [e for e in self.state.pending_outbox() if e.rule not in keep and now() - e.created > limit]
+        for entry in stale:
+            entry.status = "failed"
+            entry.last_error = (entry.last_error or "") + " [rule no longer loaded; gave up after alert_time_limit]"
+            log.error("rule %r: alert %s via %s dropped: the rule is no longer loaded", entry.rule, entry.alert_id,
+                      entry.alerter)
+        if stale:
+            self.state.put_outbox_many(stale)
 
     def _maybe_reload(self) -> None:
         if self.fingerprint() != self._fingerprint:

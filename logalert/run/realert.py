@@ -35,7 +35,8 @@ def select(rule: Rule, matches: Sequence[Match], state: StateStore) -> tuple[lis
         if whole_rule is not None and match.timestamp < whole_rule.until:
             continue
         key = key_text(match)
-        silence = updated.get(key) or state.get_silence(rule.name, key, at=match.timestamp)
+        # With exponential realert, a silence that ended up to the cap ago still counts.
+        silence = updated.get(key) or state.get_silence(rule.name, key, at=match.timestamp - (exponential or dt.timedelta(0)))
         if silence is not None and match.timestamp < silence.until:
             continue
         out.append(match)

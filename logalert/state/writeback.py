@@ -44,6 +44,7 @@ DEFAULT_HORIZON = dt.timedelta(hours=2)
 # Ended silences kept in memory this long (at least): exponential_realert backoff
 # longer than this starts afresh after a quiet day.
 SILENCE_HORIZON = dt.timedelta(days=1)
+PURGE_BATCH = 10000  # records deleted per retention request
 
 
 class EngineState(WritebackIndex, StateStore):
@@ -75,6 +76,7 @@ class EngineState(WritebackIndex, StateStore):
         self._complete_since = 0.0
         self._aggregations: dict[tuple[str, str], Aggregation] | None = None
         self._deferred: list[RuleStatus] | None = None
+        self._deferring = 0  # open deferred_status blocks
 
     # --- status --------------------------------------------------------------------
     def preload_status(self, rules: list[str]) -> None:
@@ -85,10 +87,11 @@ class EngineState(WritebackIndex, StateStore):
         docs = self._mget([doc_id("status", r) for r in missing])
         for name, doc in zip(missing, docs):
             status = self._decode("status", doc, decode_status) if doc is not None else None
-            if status is not None:
-                self._status[status.rule] = status
-            else:
-                self._no_status.add(name)
+            with self._lock:
+                if status is not None:
+                    self._status[status.rule] = status
+                else:
+                    self._no_status.add(name)
 
     def load_status(self, rule: str) -> RuleStatus | None:
         if rule in self._no_status:
@@ -98,7 +101,8 @@ class EngineState(WritebackIndex, StateStore):
             status = self._decode("status", doc, decode_status) if doc else None
             if status is None:
                 return None
-            self._status[rule] = status
+            with self._lock:
+                self._status[rule] = status
         return copy_status(self._status[rule])
 
     def save_status(self, status: RuleStatus) -> None:
@@ -118,12 +122,19 @@ class EngineState(WritebackIndex, StateStore):
         (a tick of many rules). Safe: a lost status only makes the next run re-evaluate a
         window, and the outbox keeps that from repeating alerts."""
         with self._lock:
-            self._deferred = []
+            # Ticks of different run_every may overlap: the writes of all open blocks are
+            # collected together and written when the last one ends, none dropped.
+            self._deferring += 1
+            if self._deferred is None:
+                self._deferred = []
         try:
             yield
         finally:
             with self._lock:
-                pending, self._deferred = self._deferred or [], None
+                self._deferring -= 1
+                pending: list[RuleStatus] = []
+                if self._deferring == 0:
+                    pending, self._deferred = self._deferred or [], None
             if pending:
                 self._bulk([(doc_id("status", s.rule), status_doc(s)) for s in pending])
 
@@ -147,13 +158,29 @@ class EngineState(WritebackIndex, StateStore):
         return self._silences
 
     def get_silence(self, rule: str, key: str, at: dt.datetime | None = None) -> Silence | None:
-        found = self._silence_cache().get((rule, key))
+        cache = self._silence_cache()
+        found = cache.get((rule, key))
         if found is not None or (at is not None and at >= self._silences_cover):
             return found
-        # A match older than the cache reaches (a backfill): the silence may have ended
-        # long ago and still cover it. One real-time read.
-        doc = self._get(doc_id("silence", rule, key))
+        if at is not None:
+            # A match older than the cache reaches (a backfill, a catch-up): read the
+            # silences that ended since then once, for every key; until the next refresh
+            # the cache reaches back to ``at``.
+            self._extend_silences(at)
+            return self._silence_cache().get((rule, key))
+        doc = self._get(doc_id("silence", rule, key))  # no match time given: one real-time read
         return self._decode("silence", doc, decode_silence) if doc else None
+
+    def _extend_silences(self, at: dt.datetime) -> None:
+        cover = self._silences_cover
+        query = {"bool": {"filter": [{"term": {"kind": "silence"}},
+                                     {"range": {"until": {"gte": iso(at), "lt": iso(cover)}}}]}}
+        older = self._records("silence", query, decode_silence, size=None)
+        with self._lock:
+            if self._silences is not None:
+                for x in older:
+                    self._silences.setdefault((x.rule, x.key), x)
+                self._silences_cover = min(self._silences_cover, at)
 
     def put_silence(self, silence: Silence) -> None:
         self.put_silences([silence])
@@ -196,7 +223,8 @@ class EngineState(WritebackIndex, StateStore):
             since = self._clock() - self.horizon
             query = {"bool": {"filter": [{"term": {"kind": "alert"}}, {"range": {"created": {"gte": iso(since)}}}],
                               "must_not": [{"term": {"status": "pending"}}]}}
-            done = {str(d["key"]): epoch_of(d.get("created")) for d in self._search(query, None, source=["key", "created"])}
+            docs = self._search(query, None, source=["key", "created"])
+            done = {str(d["key"]): epoch_of(d.get("created")) for d in docs if d.get("key") is not None}
             with self._lock:
                 if self._done is None:
                     self._done, self._complete_since = done, since.timestamp()
@@ -206,8 +234,10 @@ class EngineState(WritebackIndex, StateStore):
         """Drop the ids that fell behind the horizon; knowledge starts there from now on."""
         cutoff = (self._clock() - self.horizon).timestamp()
         with self._lock:
-            if self._done is not None and cutoff > self._complete_since + self.horizon.total_seconds() / 10:
-                self._done = {k: t for k, t in self._done.items() if t >= cutoff}
+            done = self._done
+            if done is not None and cutoff > self._complete_since + self.horizon.total_seconds() / 10:
+                for key in [k for k, t in done.items() if t < cutoff]:  # in place: writers hold this dict
+                    del done[key]
                 self._complete_since = cutoff
 
     def get_outbox_many(self, entry_ids: list[str], since: dt.datetime | None = None) -> dict[str, OutboxEntry]:
@@ -278,7 +308,7 @@ class EngineState(WritebackIndex, StateStore):
     # --- aggregation ---------------------------------------------------------------
     def _aggregation_cache(self) -> dict[tuple[str, str], Aggregation]:
         if self._aggregations is None:
-            records = self._records("aggregation", {"term": {"kind": "aggregation"}}, decode_aggregation, 10000)
+            records = self._records("aggregation", {"term": {"kind": "aggregation"}}, decode_aggregation, size=None)
             found = {(a.rule, a.key): a for a in records}
             with self._lock:
                 if self._aggregations is None:
@@ -339,11 +369,15 @@ class EngineState(WritebackIndex, StateStore):
         silences that ended, all before ``before``, and the statuses of rules no longer
         loaded that last ran before it. Pending alerts and open digests are never
         deleted. Batched by the engine (delete_by_query); returns how many went."""
-        deleted = self.backend().delete_by_query(self.index, purge_query(before, keep_rules))
+        backend, query, deleted = self.backend(), purge_query(before, keep_rules), 0
+        while True:  # bounded requests: a first pass over years of records must not time out
+            batch = backend.delete_by_query(self.index, query, max_docs=PURGE_BATCH)
+            deleted += batch
+            if batch < PURGE_BATCH:
+                break
         with self._lock:
-            for rule in [r for r in self._status if r not in keep_rules]:
-                last = self._status[rule].last_run
-                if last is not None and last < before:
+            for rule, status in list(self._status.items()):
+                if rule not in keep_rules and status.last_run is not None and status.last_run < before:
                     del self._status[rule]
             if self._silences is not None:
                 self._silences = {k: x for k, x in self._silences.items() if x.until >= before}

@@ -82,11 +82,13 @@ def test_retention_pass_deletes_old_records_but_keeps_the_statuses_of_rules_in_t
     long_ago = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=40)
     state.put_outbox(OutboxEntry("x/slack", "x", "a", "slack", "s", "b", long_ago, status="sent"))
     state.put_outbox(OutboxEntry("y/slack", "y", "a", "slack", "s", "b", long_ago))  # still pending
+    state.put_outbox(OutboxEntry("z/slack", "z", "gone", "slack", "s", "b", long_ago))  # pending, rule deleted
     for name in ("a", "disabled", "gone"):
         state.save_status(RuleStatus(name))
     config = load_config(None, environ={"LOGALERT_WRITEBACK_RETENTION": "0s"})
     daemon = Daemon(config, [str(rules)], state)
     daemon.load()
     daemon._purge()
+    # z: nothing would ever retry it; past alert_time_limit it is failed, then deleted.
     assert [e.id for e in state.outbox()] == ["y/slack"]
     assert sorted(s.rule for s in state.all_status()) == ["a", "disabled"]
