@@ -246,7 +246,7 @@ FOREIGN_SECRETS = frozenset({
     "telegram_bot_token", "mattermost_webhook_url", "discord_webhook_url", "google_chat_webhook_url",
 })
 # Any option whose name ends so holds a secret, declared or not.
-SECRET_SUFFIXES = ("_password", "_api_key", "_token", "_secret")
+SECRET_SUFFIXES = ("_password", "_api_key", "_token", "_secret", "_webhook_url")
 
 BY_NAME: Mapping[str, Option] = {o.name: o for o in OPTIONS}
 

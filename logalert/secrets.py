@@ -54,7 +54,7 @@ def register(value: Any) -> None:
 
 def register_options(options: Mapping[str, Any]) -> None:
     for key, value in options.items():
-        if isinstance(key, str) and (key in SECRET_OPTIONS or key in _declared or key.endswith(SECRET_SUFFIXES)):
+        if isinstance(key, str) and is_secret(key):
             register(value)
 
 

@@ -93,3 +93,13 @@ def test_secret_options_declared_by_a_notifier_are_masked_once_declared():
     register_options({"hook_address_x1": "https://example.com/declared-secret-4411"})
     assert mask("GET https://example.com/declared-secret-4411") == "GET <secret>"
 
+
+
+def test_a_webhook_url_in_config_yaml_is_masked_before_any_rule_is_loaded(tmp_path):
+    from logalert import secrets
+    from logalert.config import load_config
+
+    config = tmp_path / "config.yaml"
+    config.write_text("slack_webhook_url: https://hooks.slack.com/services/T0CFG/B0CFG/configOnly77\n")
+    load_config(str(config), environ={})
+    assert secrets.mask("posting to https://hooks.slack.com/services/T0CFG/B0CFG/configOnly77") == "posting to <secret>"
