@@ -1,9 +1,5 @@
-"""Search bodies from a rule: its filters, the window's time range, the indices.
-
-ElastAlert rule files wrap filters in several historic shapes
-(``- query: {query_string: …}``, bare ``term``/``range``…, old ``not``/``and``/``or``);
-they are normalised here into one ``bool.filter`` list the engine understands.
-"""
+"""Search bodies from a rule: its filters (normalised by ``logalert.rules.filters``),
+the window's time range, the indices."""
 
 from __future__ import annotations
 
@@ -12,36 +8,9 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from logalert.model import Query, Window
+from logalert.rules.filters import normalise_filter
 from logalert.rules.model import Rule
 from logalert.timeutil import format_doc_time
-
-
-def normalise_filter(item: Mapping[str, Any]) -> dict[str, Any]:
-    """One rule filter entry as a query DSL clause."""
-    if len(item) != 1:
-        return {"bool": {"filter": [normalise_filter({k: v}) for k, v in item.items()]}}
-    kind, body = next(iter(item.items()))
-    if kind == "query":
-        # ElastAlert's wrapper: {query: {query_string: …}} or {query: {match: …}}
-        return normalise_filter(body) if isinstance(body, Mapping) and body else {"match_all": {}}
-    if kind == "not":
-        return {"bool": {"must_not": [normalise_filter(body)]}}
-    if kind == "and":
-        return {"bool": {"filter": [normalise_filter(f) for f in body]}}
-    if kind == "or":
-        return {"bool": {"should": [normalise_filter(f) for f in body], "minimum_should_match": 1}}
-    if kind == "query_string" and isinstance(body, Mapping):
-        body = dict(body)
-        return {"query_string": body}
-    return {kind: _plain(body)}
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
 
 
 def time_range(rule: Rule, start: dt.datetime, end: dt.datetime) -> dict[str, Any]:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from logalert.engine.query import normalise_filter
 from logalert.model import Match
 from logalert.options import STRING, Option
+from logalert.rules.filters import normalise_filter
 from logalert.ruletypes.bucketed import BUCKET_OPTIONS, BucketedRule, outside
 from logalert.ruletypes.common import key_phrase, number
 from logalert.ruletypes.metric_agg import bounds_check

@@ -7,9 +7,10 @@ import datetime as dt
 import pytest
 
 from logalert.engine import query
-from logalert.engine.query import expand_strftime, normalise_filter
+from logalert.engine.query import expand_strftime
 from logalert.fields import flatten, lookup
 from logalert.model import Query, Window
+from logalert.rules.filters import normalise_filter
 
 from ..conftest import at
 
