@@ -78,8 +78,7 @@ def parse_cli_time(text: str) -> dt.datetime:
     if match:
         if not match.group(1):
             return now()
-        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[match.group(2)]
-        return now() - dt.timedelta(**{unit: int(match.group(1))})
+        return now() - dt.timedelta(**{SHORT_UNITS[match.group(2)]: int(match.group(1))})
     return parse_iso(text)
 
 

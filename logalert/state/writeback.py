@@ -17,7 +17,7 @@ from typing import Any, Callable, Collection, Iterator
 
 from logalert.engine import Backend
 from logalert.state.base import Aggregation, OutboxEntry, RuleStatus, RunError, Silence, StateStore
-from logalert.state.index import WritebackIndex
+from logalert.state.index import PAGE, WritebackIndex
 from logalert.state.records import (
     aggregation_doc,
     copy_status,
@@ -286,14 +286,12 @@ class EngineState(WritebackIndex, StateStore):
         if self._pending is None:
             query = {"bool": {"filter": [{"term": {"kind": "alert"}}, {"term": {"status": "pending"}}]}}
             found: dict[str, OutboxEntry] = {}
-            for doc in self._search(query, size=None):
-                entry = self._decode("alert", doc, decode_entry)
-                if entry is None:
-                    continue
-                fresh = self._get(doc_id("alert", entry.id))  # real-time: the search may lag
-                entry = self._decode("alert", fresh, decode_entry) if fresh else None
-                if entry is not None and entry.status == "pending":
-                    found[entry.id] = entry
+            listed = [e for e in (self._decode("alert", d, decode_entry) for d in self._search(query, size=None)) if e]
+            for start in range(0, len(listed), PAGE):  # real-time re-read: the search may lag
+                for doc in self._mget([doc_id("alert", e.id) for e in listed[start:start + PAGE]]):
+                    entry = self._decode("alert", doc, decode_entry) if doc is not None else None
+                    if entry is not None and entry.status == "pending":
+                        found[entry.id] = entry
             with self._lock:
                 if self._pending is None:
                     self._pending = found
