@@ -198,11 +198,16 @@ def _alert_targets(merged: LineMap, doc: LineMap, path: str,
         options = dict(catalog.alerter_defaults(name))
         options.update(merged)
         options.update(overrides)
-        for problem in schema.check(checked, catalog.alerter_validator(name), path):
+        found = schema.check(checked, catalog.alerter_validator(name), path)
+        for problem in found:
             if problem.message == "required option is missing":
                 problem = Problem(where[0], where[1], problem.option,
                                   f"required by the '{name}' notifier but not set")
             problems.append(problem)
+        if not any(p.fatal for p in found):
+            for option, message in alerters.check(name, options):
+                at = checked.pos.get(option, where)
+                problems.append(Problem(at[0], at[1], option, message))
         targets.append(AlertTarget(alerters.canonical(name), MappingProxyType(plain(options))))
         entry_overrides.append((overrides, where))
     return targets, entry_overrides

@@ -14,9 +14,15 @@ from typing import Any, Callable
 
 @dataclass
 class Received:
-    path: str
+    path: str  # with the query string, as sent
     headers: dict[str, str]
-    body: Any
+    body: Any  # parsed JSON, else the text
+    method: str = "POST"
+    raw: bytes = b""
+
+    def header(self, name: str) -> str | None:
+        """A header by case-insensitive name."""
+        return next((v for k, v in self.headers.items() if k.lower() == name.lower()), None)
 
 
 @dataclass
@@ -26,38 +32,50 @@ class Behaviour:
     status: int = 200
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
+    body: Any = None  # answer body: bytes/str as is, anything else as JSON; None: "ok"/"error"
 
 
 class WebhookReceiver:
-    """Records every POST. ``script`` lists behaviours for the next requests; once it is
-    used up, requests get ``default``. Only requests answered 2xx count as delivered."""
+    """Records every request (any method). ``script`` lists behaviours for the next
+    requests; once it is used up, requests get ``default``, or what ``respond`` (a
+    function of the request, for services with an API such as Jira) returns. Only
+    requests answered 2xx count as delivered."""
 
-    def __init__(self) -> None:
+    def __init__(self, respond: Callable[[Received], Behaviour] | None = None) -> None:
         self.requests: list[Received] = []
         self.delivered: list[Received] = []
         self.script: list[Behaviour] = []
         self.default = Behaviour()
+        self.respond = respond
         self._lock = threading.Lock()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def _handle(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
-                raw = self.rfile.read(length)
+                raw = self.rfile.read(length) if length else b""
                 try:
-                    body = json.loads(raw)
+                    body = json.loads(raw) if raw else None
                 except ValueError:
                     body = raw.decode(errors="replace")
-                item = Received(self.path, dict(self.headers), body)
+                item = Received(self.path, dict(self.headers), body, self.command, raw)
                 with receiver._lock:
                     receiver.requests.append(item)
-                    behaviour = receiver.script.pop(0) if receiver.script else receiver.default
+                    scripted = receiver.script.pop(0) if receiver.script else None
+                behaviour = scripted or (receiver.respond(item) if receiver.respond else receiver.default)
                 if behaviour.delay:
                     time.sleep(behaviour.delay)
                 if 200 <= behaviour.status < 300:
                     with receiver._lock:
                         receiver.delivered.append(item)
-                payload = b"ok" if behaviour.status < 300 else b"error"
+                if behaviour.body is None:
+                    payload = b"ok" if behaviour.status < 300 else b"error"
+                elif isinstance(behaviour.body, bytes):
+                    payload = behaviour.body
+                elif isinstance(behaviour.body, str):
+                    payload = behaviour.body.encode()
+                else:
+                    payload = json.dumps(behaviour.body).encode()
                 try:
                     self.send_response(behaviour.status)
                     for k, v in behaviour.headers.items():
@@ -67,6 +85,8 @@ class WebhookReceiver:
                     self.wfile.write(payload)
                 except OSError:
                     pass  # the client gave up (timeout test)
+
+            do_POST = do_PUT = do_GET = do_DELETE = do_PATCH = _handle  # noqa: N815
 
             def log_message(self, *args: Any) -> None:
                 pass

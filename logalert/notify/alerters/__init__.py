@@ -1,12 +1,15 @@
 """Notifiers by the name used in ``alert:``. Adding one: a module here that declares its
 options (``OPTIONS``, and the names it needs in ``REQUIRED``; see ``logalert.options``)
 and one line below. Keep a module cheap to import (heavy clients inside ``send``):
-loading rules reads every notifier's declarations."""
+loading rules reads every notifier's declarations. A module may also define
+``check(options) -> list[(option, message)]`` for what a schema cannot say (a Jinja
+template that does not compile, a URL its library cannot parse); ``validate`` reports
+those at the option's line."""
 
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Mapping
 
 if TYPE_CHECKING:
     from logalert.notify.alerters.base import Alerter
@@ -34,3 +37,10 @@ def declared(name: str) -> tuple[tuple["Option", ...], tuple[str, ...]]:
     """The options notifier ``name`` declares next to its code, and those it requires."""
     module = importlib.import_module(ALERTERS[canonical(name)].partition(":")[0])
     return tuple(module.OPTIONS), tuple(getattr(module, "REQUIRED", ()))
+
+
+def check(name: str, options: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Problems of notifier ``name``'s options beyond its schema: (option, message)."""
+    module = importlib.import_module(ALERTERS[canonical(name)].partition(":")[0])
+    checker = getattr(module, "check", None)
+    return list(checker(options)) if checker else []
