@@ -52,7 +52,7 @@ def alerter(name: str) -> Declared:
 def load_alerters() -> None:
     """Read every alerter's declarations, so their secret options are masked in any rule
     (a rule may carry a webhook URL for a notifier it does not use)."""
-    for name in alerters.ALERTERS:
+    for name in alerters.names():
         alerter(name)
 
 
@@ -109,6 +109,6 @@ def every_option() -> frozenset[str]:
     names = set(CORE) | {o.name for o in registry.CONFIG_OPTIONS}
     for name in ruletypes.RULE_TYPES:
         names |= set(ruletype(name).options)
-    for name in alerters.ALERTERS:
+    for name in alerters.names():
         names |= set(alerter(name).options)
     return frozenset(names)

@@ -17,7 +17,7 @@ from logalert import ruletypes, secrets
 from logalert.config import Config, schema
 from logalert.config.yamlfile import LineList, LineMap, load_yaml_file, plain
 from logalert.errors import ConfigError, Problem
-from logalert.notify import alerters
+from logalert.notify import alerters, foreign
 from logalert.options import Option
 from logalert.rules import catalog
 from logalert.rules.model import AlertTarget, Rule
@@ -183,10 +183,11 @@ def _alert_targets(merged: LineMap, doc: LineMap, path: str,
         if not isinstance(overrides, dict):
             problems.append(Problem(where[0], where[1], f"alert.{name}", "per-notifier options must be a mapping"))
             continue
-        if alerters.canonical(name) not in alerters.ALERTERS:
-            problems.append(Problem(where[0], where[1], "alert", f"unknown notifier '{name}'"
-                                    + schema.did_you_mean(name, list(alerters.ALERTERS) + list(alerters.ALIASES))
-                                    + f" (known: {', '.join(sorted(alerters.ALERTERS))})"))
+        if not alerters.known(name):
+            advice = foreign.instead(name)
+            problems.append(Problem(where[0], where[1], "alert", advice or (
+                f"unknown notifier '{name}'" + schema.did_you_mean(name, alerters.names() + list(alerters.ALIASES))
+                + f" (known: {', '.join(sorted(alerters.names()))})")))
             continue
         secrets.register_options(overrides)
         checked = LineMap(doc)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any, Mapping
 
+from logalert.notify import plugins
+
 if TYPE_CHECKING:
     from logalert.notify.alerters.base import Alerter
     from logalert.options import Option
@@ -28,19 +30,36 @@ def canonical(name: str) -> str:
     return ALIASES.get(name, name)
 
 
+def names() -> list[str]:
+    """Every notifier name a rule may use: the built-in ones, then installed plugins
+    (which cannot take a built-in name)."""
+    return list(ALERTERS) + [n for n in plugins.discovered() if n not in ALERTERS]
+
+
+def known(name: str) -> bool:
+    return canonical(name) in ALERTERS or canonical(name) in plugins.discovered()
+
+
+def _target(name: str) -> tuple[str, str]:
+    name = canonical(name)
+    spec = ALERTERS.get(name) or plugins.discovered()[name]
+    module, _, attr = spec.partition(":")
+    return module, attr
+
+
 def get(name: str) -> type["Alerter"]:
-    module, _, attr = ALERTERS[canonical(name)].partition(":")
+    module, attr = _target(name)
     return getattr(importlib.import_module(module), attr)
 
 
 def declared(name: str) -> tuple[tuple["Option", ...], tuple[str, ...]]:
     """The options notifier ``name`` declares next to its code, and those it requires."""
-    module = importlib.import_module(ALERTERS[canonical(name)].partition(":")[0])
-    return tuple(module.OPTIONS), tuple(getattr(module, "REQUIRED", ()))
+    module = importlib.import_module(_target(name)[0])
+    return tuple(getattr(module, "OPTIONS", ())), tuple(getattr(module, "REQUIRED", ()))
 
 
 def check(name: str, options: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Problems of notifier ``name``'s options beyond its schema: (option, message)."""
-    module = importlib.import_module(ALERTERS[canonical(name)].partition(":")[0])
+    module = importlib.import_module(_target(name)[0])
     checker = getattr(module, "check", None)
     return list(checker(options)) if checker else []
