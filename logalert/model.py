@@ -55,6 +55,19 @@ class Match:
     key: tuple[Any, ...] = ()
     details: Mapping[str, Any] = field(default_factory=dict)  # counts, thresholds… for the rule text
 
+    def record(self) -> dict[str, Any]:
+        """A JSON-able copy, kept in the writeback index (digests, the outbox) and read back
+        with ``from_record`` after a restart."""
+        return {"timestamp": self.timestamp.isoformat(), "fields": dict(self.fields), "index": self.index,
+                "doc_id": self.doc_id, "key": list(self.key), "details": dict(self.details)}
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> "Match":
+        moment = dt.datetime.fromisoformat(str(record["timestamp"]).replace("Z", "+00:00"))
+        return cls(timestamp=moment, fields=record.get("fields") or {}, index=record.get("index"),
+                   doc_id=record.get("doc_id"), key=tuple(record.get("key") or ()),
+                   details=record.get("details") or {})
+
     def identity(self, rule_name: str) -> str:
         """Deterministic id: the same match always yields the same alert id (outbox, dedupe)."""
         if self.doc_id is not None:

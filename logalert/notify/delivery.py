@@ -17,12 +17,21 @@ from typing import Callable, Sequence
 
 from logalert import failpoints, metrics
 from logalert.errors import DeliveryError
-from logalert.model import Alert
+from logalert.model import Alert, Match
 from logalert.notify.alerters.base import Alerter
 from logalert.secrets import mask
 from logalert.state.base import OutboxEntry, StateStore
 
 log = logging.getLogger(__name__)
+
+# Matches kept with an outbox entry for a retry after a restart: the notifiers read the
+# first ones; a digest of thousands must not make every pending record that large.
+KEPT_MATCHES = 20
+
+
+def _entry(alert: Alert, alerter: Alerter, entry_id: str, now: dt.datetime) -> OutboxEntry:
+    return OutboxEntry(entry_id, alert.id, alert.rule.name, alerter.name, alert.subject, alert.body, now,
+                       matches=[m.record() for m in alert.matches[:KEPT_MATCHES]])
 
 
 @dataclass(frozen=True)
@@ -117,8 +126,7 @@ def enqueue(alerts: Sequence[Alert], alerters: Sequence[Alerter], state: StateSt
     since = min(times) if times and all(a.matches for a in alerts) else None
     known = state.get_outbox_many(list(wanted), since=since)
     state.put_outbox_many([
-        OutboxEntry(entry_id, alert.id, alert.rule.name, alerter.name, alert.subject, alert.body, now)
-        for entry_id, (alert, alerter) in wanted.items() if entry_id not in known])
+        _entry(alert, alerter, entry_id, now) for entry_id, (alert, alerter) in wanted.items() if entry_id not in known])
 
 
 def deliver(alert: Alert, alerters: Sequence[Alerter], state: StateStore, *,
@@ -136,7 +144,7 @@ def deliver(alert: Alert, alerters: Sequence[Alerter], state: StateStore, *,
             results[alerter.name] = entry.status == "sent"
             continue
         if entry is None:
-            entry = OutboxEntry(entry_id, alert.id, alert.rule.name, alerter.name, alert.subject, alert.body, now)
+            entry = _entry(alert, alerter, entry_id, now)
             state.put_outbox(entry)
         results[alerter.name] = _attempt(entry, alerter, alert, policy, sleep, record)
     return results
@@ -158,6 +166,7 @@ def retry_pending(rule_name: str, alerters: dict[str, Alerter], state: StateStor
             log.error("rule %r: alert %s via %s dropped after %d attempts: %s", rule_name, entry.alert_id,
                       entry.alerter, entry.attempts, entry.last_error)
             continue
-        alert = Alert(entry.alert_id, rule, (), entry.subject, entry.body)  # type: ignore[arg-type]
+        matches = tuple(Match.from_record(r) for r in entry.matches)
+        alert = Alert(entry.alert_id, rule, matches, entry.subject, entry.body)  # type: ignore[arg-type]
         sent += _attempt(entry, alerter, alert, policy, sleep, state.put_outbox)
     return sent

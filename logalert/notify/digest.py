@@ -19,7 +19,7 @@ from logalert.model import Match
 from logalert.notify import render
 from logalert.rules.model import Rule
 from logalert.state.base import Aggregation, StateStore
-from logalert.timeutil import iso, parse_iso, to_timedelta
+from logalert.timeutil import iso, to_timedelta
 
 
 def enabled(rule: Rule) -> bool:
@@ -46,14 +46,11 @@ def _agg_key(rule: Rule, match: Match) -> str:
 
 
 def to_record(rule: Rule, match: Match) -> dict[str, Any]:
-    return {"id": match.identity(rule.name), "timestamp": iso(match.timestamp), "fields": dict(match.fields),
-            "index": match.index, "doc_id": match.doc_id, "key": list(match.key), "details": dict(match.details)}
+    return {"id": match.identity(rule.name), **match.record(), "timestamp": iso(match.timestamp)}
 
 
 def from_record(record: Mapping[str, Any]) -> Match:
-    return Match(timestamp=parse_iso(record["timestamp"]), fields=record.get("fields") or {},
-                 index=record.get("index"), doc_id=record.get("doc_id"), key=tuple(record.get("key") or ()),
-                 details=record.get("details") or {})
+    return Match.from_record(record)
 
 
 def collect(rule: Rule, matches: Sequence[Match], state: StateStore, now: dt.datetime) -> None:

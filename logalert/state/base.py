@@ -52,6 +52,9 @@ class OutboxEntry:
     attempts: int = 0
     last_error: str | None = None
     sent_at: dt.datetime | None = None
+    # The alert's first matches (Match.record()), so a retry after a restart gives
+    # notifiers that build payloads from the log document (post, pagerduty…) the same input.
+    matches: list[dict] = field(default_factory=list)
 
 
 @dataclass

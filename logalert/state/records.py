@@ -130,7 +130,7 @@ def outbox_doc(entry: OutboxEntry) -> dict[str, Any]:
     return {"kind": "alert", "key": entry.id, "alert_id": entry.alert_id, "rule": entry.rule,
             "alerter": entry.alerter, "subject": entry.subject, "body": entry.body, "created": iso(entry.created),
             "status": entry.status, "attempts": entry.attempts, "last_error": entry.last_error,
-            "sent_at": _opt_iso(entry.sent_at)}
+            "sent_at": _opt_iso(entry.sent_at), "items": {"matches": entry.matches}}
 
 
 def decode_entry(doc: Mapping[str, Any]) -> OutboxEntry:
@@ -141,7 +141,8 @@ def decode_entry(doc: Mapping[str, Any]) -> OutboxEntry:
                        alerter=str(doc["alerter"]), subject=str(doc.get("subject") or ""),
                        body=str(doc.get("body") or ""), created=created, status=str(doc["status"]),
                        attempts=int(doc.get("attempts") or 0), last_error=doc.get("last_error"),
-                       sent_at=date_of(doc.get("sent_at")))
+                       sent_at=date_of(doc.get("sent_at")),
+                       matches=list((doc.get("items") or {}).get("matches") or []))
 
 
 # --- aggregation -------------------------------------------------------------------

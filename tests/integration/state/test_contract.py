@@ -243,6 +243,15 @@ def test_outbox_entries_put_get_and_list_by_rule(store):
     assert store.outbox("other") == [b]
 
 
+def test_outbox_entries_keep_their_matches_for_a_retry(store):
+    doc = {"@timestamp": "2024-01-01T00:00:01Z", "kubernetes": {"namespace_name": "shop"}, "message": "boom"}
+    kept = dataclasses.replace(entry("m"), matches=[{"timestamp": "2024-01-01T00:00:01+00:00", "fields": doc,
+                                                     "index": "logs-1", "doc_id": "d1", "key": ["shop"], "details": {}}])
+    store.put_outbox(kept)
+    assert store.get_outbox(kept.id) == kept
+    assert store.pending_outbox("r") == [kept]
+
+
 def test_outbox_status_moves_from_pending_to_sent_or_failed(store):
     a, b, c = entry("a"), entry("b"), entry("c")
     store.put_outbox_many([a, b, c])

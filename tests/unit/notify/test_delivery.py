@@ -198,3 +198,26 @@ def test_retry_pending_only_touches_its_rule(rule, alert):
     assert retry_pending("other rule", {"slack": slack}, state, time_limit=dt.timedelta(days=2), now=NOW,
                          rule=rule, sleep=Sleeps()) == 0
     assert state.get_outbox("alert-1/slack").status == "pending"
+
+
+def test_a_retry_after_a_restart_gets_the_alert_with_its_matches(rule):
+    """Notifiers that build payloads from the log document (post, pagerduty…) must see the
+    same matches when an entry left pending by an earlier process is re-sent."""
+    from logalert.model import Match
+
+    match = Match(at(2024, 5, 1, 11, 59), {"level": "ERROR", "pod": {"name": "api-1"}}, index="logs", doc_id="d1",
+                  key=("api-1",))
+    state = MemoryState()
+    down = Scripted("post", rule, [DeliveryError("HTTP 503", retryable=True)])
+    deliver(Alert("alert-9", rule, (match,), "s", "b"), [down], state, policy=RetryPolicy(attempts=1), now=NOW)
+    assert [e.id for e in state.pending_outbox()] == ["alert-9/post"]
+
+    seen = []
+
+    class Records(Scripted):
+        def send(self, alert):
+            seen.append(alert.matches)
+
+    restarted = Records("post", rule)
+    assert retry_pending("r", {"post": restarted}, state, time_limit=dt.timedelta(days=1), now=NOW, rule=rule) == 1
+    assert seen == [(match,)]
