@@ -143,6 +143,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("writeback_index", {"type": "string", "pattern": "^[a-z0-9][a-z0-9_.-]*$"}, "logalert_status", CONFIG),
     Option("max_threads", {"type": "integer", "minimum": 1, "maximum": 256}, 10, CONFIG),
     Option("health_port", {"type": "integer", "minimum": 0, "maximum": 65535}, 0, CONFIG),
+    Option("log_format", {"enum": ["text", "json"]}, "text", CONFIG,
+           description="json: one JSON object per log line (time, level, logger, message, rule, hits…) for Fluentd"),
     Option("writeback_retention", SPAN, {"days": 30}, CONFIG,
            description="sent and failed alerts, run errors, ended silences and statuses of deleted "
                        "rules older than this are deleted from the writeback index (hourly)"),

@@ -86,15 +86,3 @@ class MaskingFilter(logging.Filter):
         masked = mask(message)
         record.msg, record.args = masked, ()
         return True
-
-
-def install_logging(verbose: bool = False) -> None:
-    """Root logging to stderr with masking applied to every record."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(MaskingFilter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    for noisy in ("opensearch", "elastic_transport", "elasticsearch", "urllib3", "apscheduler"):
-        logging.getLogger(noisy).setLevel(logging.ERROR)

@@ -9,10 +9,11 @@ masking. One module per group of commands.
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Sequence
 
 import logalert
-from logalert import secrets
+from logalert import logformat
 from logalert.cli import daemon, rules, state
 from logalert.cli.common import EXIT_ENGINE, EXIT_INVALID, UsageError, err
 from logalert.errors import ConfigError, EngineError
@@ -29,7 +30,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    secrets.install_logging(getattr(args, "verbose", False))
+    # LOGALERT_LOG_FORMAT applies from the first line; config.yaml's log_format once it is read.
+    logformat.install(getattr(args, "verbose", False), os.environ.get("LOGALERT_LOG_FORMAT", "text").strip().lower())
     try:
         return int(args.func(args))
     except ConfigError as exc:

@@ -8,7 +8,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
-from logalert import secrets
+from logalert import logformat, secrets
 from logalert.config import Config, load_config
 from logalert.timeutil import parse_cli_time, parse_short_span
 
@@ -36,6 +36,7 @@ def config(path: str | None) -> Config:
     if path is None and os.path.exists("config.yaml"):
         path = "config.yaml"
     loaded = load_config(path)
+    logformat.use(loaded["log_format"])
     for warning in loaded.warnings:
         err(str(warning))
     return loaded

@@ -85,7 +85,7 @@ def _run_once(cfg: Config, paths: list[str], state: Any, pool: Any,
             code = max(code, EXIT_ENGINE)
         elif outcome.window is not None:
             log.info("rule %r: %d hits, %d matches, %d alerts", outcome.rule, outcome.hits,
-                     outcome.match_count, outcome.alert_count)
+                     outcome.match_count, outcome.alert_count, extra=outcome.log_fields())
     pool.close()
     return code
 

@@ -137,7 +137,7 @@ class Daemon:
             if result.window is not None and result.error is None:
                 log.info("rule %r: %d hits, %d matches, %d alerts in [%s, %s) (%.2fs)", result.rule, result.hits,
                          result.match_count, result.alert_count, result.window.start.isoformat(timespec="seconds"),
-                         result.window.end.isoformat(timespec="seconds"), result.duration)
+                         result.window.end.isoformat(timespec="seconds"), result.duration, extra=result.log_fields())
 
     def _purge(self) -> None:
         """Writeback retention: delete the records past writeback_retention (batched in

@@ -89,6 +89,11 @@ class Recorder:
             self.state.put_outbox_many(entries)
 
 
+def _fields(entry: OutboxEntry, outcome: str) -> dict[str, object]:
+    return {"rule": entry.rule, "alert_id": entry.alert_id, "notifier": entry.alerter, "outcome": outcome,
+            "attempts": entry.attempts, "error": entry.last_error}
+
+
 def _attempt(entry: OutboxEntry, alerter: Alerter, alert: Alert, policy: RetryPolicy,
              sleep: Callable[[float], None], record: Callable[[OutboxEntry], None]) -> bool:
     """Send once (with retries), record the outcome in the outbox. A failure that cannot
@@ -98,16 +103,17 @@ def _attempt(entry: OutboxEntry, alerter: Alerter, alert: Alert, policy: RetryPo
     if error is None:
         failpoints.hit("after_send")
         entry.status, entry.sent_at, entry.last_error = "sent", dt.datetime.now(dt.timezone.utc), None
-        log.info("rule %r: alert %s sent via %s", alert.rule.name, alert.id, alerter.describe())
+        log.info("rule %r: alert %s sent via %s", alert.rule.name, alert.id, alerter.describe(),
+                 extra=_fields(entry, "sent"))
     else:
         entry.last_error = mask(str(error))
         if error.retryable:
             log.error("rule %r: alert %s not delivered via %s (kept pending, will retry): %s",
-                      alert.rule.name, alert.id, alerter.describe(), entry.last_error)
+                      alert.rule.name, alert.id, alerter.describe(), entry.last_error, extra=_fields(entry, "retrying"))
         else:
             entry.status = "failed"
             log.error("rule %r: alert %s NOT delivered via %s and not retryable: %s",
-                      alert.rule.name, alert.id, alerter.describe(), entry.last_error)
+                      alert.rule.name, alert.id, alerter.describe(), entry.last_error, extra=_fields(entry, "failed"))
     outcome = "sent" if error is None else ("retrying" if entry.status == "pending" else "failed")
     metrics.inc("logalert_alerts_total", rule=alert.rule.name, alerter=alerter.name, outcome=outcome)
     record(entry)

@@ -27,7 +27,7 @@ from logalert.run import realert
 from logalert.run.window import next_window
 from logalert.state.base import RuleStatus, StateStore
 from logalert.timeutil import now as utcnow
-from logalert.timeutil import parse_doc_time
+from logalert.timeutil import iso, parse_doc_time
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,17 @@ class RunResult:
     duration: float = 0.0
     match_count: int = 0
     alert_count: int = 0
+
+    def log_fields(self) -> dict[str, Any]:
+        """The run's figures as structured log fields (``logalert.logformat``)."""
+        fields: dict[str, Any] = {"rule": self.rule, "hits": self.hits,
+                                  "matches": self.match_count or len(self.matches),
+                                  "alerts": self.alert_count or len(self.alerts), "duration_s": round(self.duration, 3)}
+        if self.window is not None:
+            fields["window_start"], fields["window_end"] = iso(self.window.start), iso(self.window.end)
+        if self.error is not None:
+            fields["error"] = str(self.error)
+        return fields
 
     def lighten(self) -> "RunResult":
         """Keep the counts, drop the documents (a tick of many rules returns only figures)."""
@@ -129,7 +140,7 @@ class RuleRunner:
 
     def _fail(self, plan: "Plan", exc: EngineError) -> None:
         plan.result.error = exc
-        log.error("rule %r: %s", self.rule.name, exc)
+        log.error("rule %r: %s", self.rule.name, exc, extra={"rule": self.rule.name, "error": str(exc)})
         if plan.evaluated:
             # The rule type has counted this window's events, but the window will be run
             # again: start it afresh so it rebuilds its memory from the engine (as after a

@@ -79,7 +79,9 @@ def test_masking_filter_masks_exception_text():
 
 def test_install_logging_masks_everything_written(capsys, restore_root_logging):
     register(HOOK)
-    secrets.install_logging()
+    from logalert import logformat
+
+    logformat.install()
     logging.getLogger("logalert.x").error("posting to %s", HOOK)
     err = capsys.readouterr().err
     assert "posting to <secret>" in err
