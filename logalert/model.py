@@ -97,13 +97,25 @@ class Query:
     seen_too: bool = False
 
 
+FIRING, RESOLVED = "firing", "resolved"
+
+
 @dataclass(frozen=True, repr=False)
 class Alert:
+    """``status`` is ``resolved`` for the notification that an alert cleared
+    (send_resolved); ``since`` is when it started firing (event time), where known."""
+
     id: str  # deterministic: rule + match identity
     rule: Rule
     matches: tuple[Match, ...]
     subject: str
     body: str
+    status: str = FIRING
+    since: dt.datetime | None = None
+
+    @property
+    def resolved(self) -> bool:
+        return self.status == RESOLVED
 
     def __repr__(self) -> str:
         return f"Alert({self.id!r}, rule={self.rule.name!r}, subject={self.subject!r})"

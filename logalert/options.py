@@ -195,6 +195,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("top_count_number", {"type": "integer", "minimum": 1}, 5),
     Option("raw_count_keys", BOOLEAN, True),
     Option("exponential_realert", SPAN),
+    Option("send_resolved", BOOLEAN, False, "rule alerter",
+           description="also notify when the alert clears (no new match for resolve_after); "
+                       "per notifier in its alert: entry"),
+    Option("resolve_after", SPAN, description="an alert resolves after this long (event time) without a new match "
+                                              "for its key; default: timeframe, else 2 x run_every"),
     # --- alerts ----------------------------------------------------------------------
     Option("alert", {
         "description": "a notifier name or a list of them, e.g. [slack, email]",
@@ -251,6 +256,9 @@ FOREIGN_SECRETS = frozenset({
 SECRET_SUFFIXES = ("_password", "_api_key", "_token", "_secret", "_webhook_url")
 
 BY_NAME: Mapping[str, Option] = {o.name: o for o in OPTIONS}
+# Options every notifier accepts, at the rule's top level or in its ``alert:`` entry
+# (``- pagerduty: {send_resolved: true}``).
+ALERTER_COMMON: tuple[Option, ...] = (BY_NAME["send_resolved"],)
 
 
 def scoped(scope: str, options: Iterable[Option] = OPTIONS) -> tuple[Option, ...]:

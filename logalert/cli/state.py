@@ -36,7 +36,9 @@ def cmd_status(args: argparse.Namespace) -> int:
             "rules": [{"rule": s.rule, "last_run": iso(s.last_run) if s.last_run else None,
                        "window_end": iso(s.last_end) if s.last_end else None, "hits": s.hits,
                        "matches": s.matches, "alerts": s.alerts, "duration": round(s.duration, 3),
-                       "error": s.error} for s in statuses],
+                       "error": s.error,
+                       "firing": [{"key": k, "since": v.get("since"), "last_match": v.get("last")}
+                                  for k, v in sorted(s.firing.items())]} for s in statuses],
             "silences": [{"rule": x.rule, "key": x.key, "until": iso(x.until), "reason": x.reason} for x in silences],
             "pending_alerts": len(pending), "failed_alerts": len(failed)}, indent=2))
         return EXIT_OK
@@ -44,6 +46,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     for s in statuses:
         out(f"{s.rule[:32]:32} {iso(s.last_run) if s.last_run else '-':24} {iso(s.last_end) if s.last_end else '-':24} "
             f"{s.hits:>6} {s.matches:>7} {s.alerts:>6}  {(s.error or '')[:80]}")
+    firing = [(s.rule, key, entry) for s in statuses for key, entry in sorted(s.firing.items())]
+    out(f"\nfiring: {len(firing)} alert(s) (rules with send_resolved)")
+    for rule, key, entry in firing:
+        out(f"  {rule} [{key or '*'}] since {entry.get('since')}, last match {entry.get('last')}")
     current = [x for x in silences if x.until > now()]
     out(f"\nsilences: {len(current)} active")
     for x in current:

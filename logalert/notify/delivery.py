@@ -31,7 +31,8 @@ KEPT_MATCHES = 20
 
 def _entry(alert: Alert, alerter: Alerter, entry_id: str, now: dt.datetime) -> OutboxEntry:
     return OutboxEntry(entry_id, alert.id, alert.rule.name, alerter.name, alert.subject, alert.body, now,
-                       matches=[m.record() for m in alert.matches[:KEPT_MATCHES]])
+                       matches=[m.record() for m in alert.matches[:KEPT_MATCHES]], alert_status=alert.status,
+                       since=alert.since)
 
 
 @dataclass(frozen=True)
@@ -173,6 +174,7 @@ def retry_pending(rule_name: str, alerters: dict[str, Alerter], state: StateStor
                       entry.alerter, entry.attempts, entry.last_error)
             continue
         matches = tuple(Match.from_record(r) for r in entry.matches)
-        alert = Alert(entry.alert_id, rule, matches, entry.subject, entry.body)  # type: ignore[arg-type]
+        alert = Alert(entry.alert_id, rule, matches, entry.subject, entry.body,  # type: ignore[arg-type]
+                      status=entry.alert_status, since=entry.since)
         sent += _attempt(entry, alerter, alert, policy, sleep, state.put_outbox)
     return sent

@@ -8,6 +8,7 @@ Python attribute access).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
@@ -109,6 +110,32 @@ def render(rule: Rule, matches: Sequence[Match], describe: str = "") -> Rendered
     first = matches[0]
     bodies = [body(rule, m, describe) for m in matches]
     return Rendered(subject(rule, first), "\n----------------------------------------\n".join(bodies))
+
+
+RESOLVED_PREFIX = "[RESOLVED] "
+
+
+def duration_text(span: dt.timedelta) -> str:
+    """``1h 5m``, ``12m 30s``, ``45s``: how long an alert fired, for people."""
+    seconds = max(0, int(span.total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{days}d"] * bool(days) + [f"{hours}h"] * bool(hours) + [f"{minutes}m"] * bool(minutes)
+    if secs or not parts:
+        parts.append(f"{secs}s")
+    return " ".join(parts[:2])
+
+
+def resolved(rule: Rule, match: Match, since: dt.datetime, last: dt.datetime, end: dt.datetime) -> Rendered:
+    """The notification that an alert cleared: the trigger's subject behind ``[RESOLVED]``
+    (so chat and mail threads pair up), and since when, until when, for how long."""
+    text = subject(rule, match)
+    key = ", ".join(str(v) for v in match.key if v is not None)
+    lines = [f"{rule.name}: resolved" + (f" for {key}" if key else ""),
+             f"firing since {iso(since)}, last match {iso(last)}, no new match until {iso(end)}",
+             f"firing for {duration_text(last - since)}"]
+    return Rendered(RESOLVED_PREFIX + text, "\n".join(lines) + "\n")
 
 
 def match_summary(match: Match) -> dict[str, Any]:

@@ -45,7 +45,8 @@ def ruletype(name: str) -> Declared:
 
 @functools.lru_cache(maxsize=None)
 def alerter(name: str) -> Declared:
-    return _declared(*alerters.declared(alerters.canonical(name)))
+    options, required = alerters.declared(alerters.canonical(name))
+    return _declared(registry.ALERTER_COMMON + tuple(options), required)
 
 
 @functools.lru_cache(maxsize=None)

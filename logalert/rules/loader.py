@@ -207,7 +207,8 @@ def _alert_targets(merged: LineMap, doc: LineMap, path: str,
             problems.append(problem)
         if not any(p.fatal for p in found):
             for option, message in alerters.check(name, options):
-                at = checked.pos.get(option, where)
+                # "apprise_urls[1]" is at the line of apprise_urls
+                at = checked.pos.get(option) or checked.pos.get(re.split(r"[\[.]", option)[0], where)
                 problems.append(Problem(at[0], at[1], option, message))
         targets.append(AlertTarget(alerters.canonical(name), MappingProxyType(plain(options))))
         entry_overrides.append((overrides, where))

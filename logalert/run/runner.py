@@ -23,11 +23,11 @@ from logalert.notify import delivery, digest, render
 from logalert.notify.alerters.base import Alerter
 from logalert.rules.model import Rule
 from logalert.ruletypes.base import refusal
-from logalert.run import realert
+from logalert.run import realert, resolve
 from logalert.run.window import next_window
 from logalert.state.base import RuleStatus, StateStore
 from logalert.timeutil import now as utcnow
-from logalert.timeutil import iso, parse_doc_time
+from logalert.timeutil import iso, parse_doc_time, parse_iso
 
 log = logging.getLogger(__name__)
 
@@ -217,9 +217,23 @@ class RuleRunner:
             for match in selected:
                 text = render.render(rule, [match], describe(match))
                 result.alerts.append(Alert(match.identity(rule.name), rule, (match,), text.subject, text.body))
+        resolving = [a for a in self.alerters if a.options.get("send_resolved")]
+        if resolving:
+            resolved, renewed = self._track_firing(status, result, window)
         if plan.send:
             delivery.enqueue(result.alerts, self.alerters, self.state, now=now)
+            if resolving:
+                delivery.enqueue(resolved, resolving, self.state, now=now)
         failpoints.hit("after_enqueue")
+        if resolving:
+            # A new match after a resolution is a new incident: it must not wait out the
+            # realert silence of the one that just ended.
+            cleared = {realert.key_text(a.matches[0]) for a in resolved}
+            silences = [s for s in silences if s.key not in cleared]
+            for key in cleared:
+                old = self.state.get_silence(rule.name, key)
+                if old is not None and old.reason == "realert":
+                    self.state.remove_silence(rule.name, key)
         self.state.put_silences(silences)
         for key in closed:
             self.state.delete_aggregation(rule.name, key)
@@ -240,8 +254,50 @@ class RuleRunner:
                 for alert in result.alerts:
                     result.delivered[alert.id] = delivery.deliver(
                         alert, self.alerters, self.state, policy=self.policy, now=now, record=recorder)
+                if resolving:
+                    for alert in resolved:
+                        result.delivered[alert.id] = delivery.deliver(
+                            alert, resolving, self.state, policy=self.policy, now=now, record=recorder)
             finally:
                 recorder.flush()
+            if resolving:
+                self._renew(status, renewed, result)
+
+    def _track_firing(self, status: RuleStatus, result: RunResult, window: Window) -> tuple[list[Alert], list[str]]:
+        """Keys firing and resolving (send_resolved); resolutions of manually silenced keys
+        are decided but not sent."""
+        resolutions, renewed = resolve.track(self.rule, status, result.matches, window)
+        whole = self.state.get_silence(self.rule.name, realert.ALL_KEYS, at=window.end)
+        alerts = []
+        for resolution in resolutions:
+            silence = whole or self.state.get_silence(self.rule.name, resolution.key, at=window.end)
+            if silence is not None and silence.reason != "realert" and window.end < silence.until:
+                log.info("rule %r: %s resolved while silenced; not notified", self.rule.name, resolution.key or "alert")
+                continue
+            alerts.append(resolve.alert(self.rule, resolution, window.end))
+        metrics.set_gauge("logalert_alerts_firing", len(status.firing), rule=self.rule.name)
+        return alerts, renewed
+
+    def _renew(self, status: RuleStatus, renewed: list[str], result: RunResult) -> None:
+        """Tell notifiers that expect to hear from a firing alert (Alertmanager forgets one
+        not re-posted) that it still fires: best effort, not through the outbox, since the
+        next run renews again."""
+        alerted = {realert.key_text(m) for a in result.alerts for m in a.matches[:1]}
+        renewing = [a for a in self.alerters if a.renews and a.options.get("send_resolved")]
+        for key in renewed:
+            if key in alerted or key not in status.firing or not renewing:
+                continue
+            entry = status.firing[key]
+            match = Match.from_record(entry["match"])
+            text = render.render(self.rule, [match], self.ruletype.describe(match))
+            alert = Alert(match.identity(self.rule.name), self.rule, (match,), text.subject, text.body,
+                          since=parse_iso(entry["since"]))
+            for alerter in renewing:
+                try:
+                    alerter.send(alert)
+                except Exception as exc:  # noqa: BLE001 - the next run renews again
+                    log.warning("rule %r: renewing firing alert %s via %s failed: %s", self.rule.name, key,
+                                alerter.describe(), exc)
 
     def _events(self, hits: list[Hit], result: RunResult) -> list[Event]:
         rule = self.rule

@@ -26,6 +26,9 @@ class RuleStatus:
     # index/_id of documents already evaluated, with their timestamps, so the
     # buffer_time overlap of the next run does not evaluate them again.
     seen: dict[str, float] = field(default_factory=dict)
+    # Alerts firing per key (query_key values, or the digest key), for send_resolved:
+    # key -> {"since": ISO, "last": ISO (latest match, event time), "match": Match.record()}.
+    firing: dict[str, dict] = field(default_factory=dict)
 
 
 @dataclass
@@ -55,6 +58,8 @@ class OutboxEntry:
     # The alert's first matches (Match.record()), so a retry after a restart gives
     # notifiers that build payloads from the log document (post, pagerduty…) the same input.
     matches: list[dict] = field(default_factory=list)
+    alert_status: str = "firing"  # or "resolved": the notification that the alert cleared
+    since: dt.datetime | None = None  # when the alert started firing (resolved ones)
 
 
 @dataclass

@@ -76,7 +76,7 @@ class MemoryState(StateStore):
     def put_outbox(self, entry: OutboxEntry) -> None:
         with self._lock:
             self._outbox[entry.id] = dataclasses.replace(entry, created=_stored(entry.created),
-                                                         sent_at=_stored(entry.sent_at))
+                                                         sent_at=_stored(entry.sent_at), since=_stored(entry.since))
 
     def pending_outbox(self, rule: str | None = None) -> list[OutboxEntry]:
         with self._lock:

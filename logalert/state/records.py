@@ -39,6 +39,7 @@ MAPPINGS: dict[str, Any] = {
         "duration": {"type": "float"},
         "error": {"type": "text"},
         "seen": {"type": "object", "enabled": False},
+        "firing": {"type": "object", "enabled": False},
         # silence
         "until": {"type": "date"},
         "exponent": {"type": "integer"},
@@ -92,7 +93,7 @@ def now_iso() -> str:
 
 def copy_status(status: RuleStatus) -> RuleStatus:
     """A copy the caller may change (a deepcopy of the seen ids was a hot spot)."""
-    return dataclasses.replace(status, seen=dict(status.seen))
+    return dataclasses.replace(status, seen=dict(status.seen), firing={k: dict(v) for k, v in status.firing.items()})
 
 
 # --- status ------------------------------------------------------------------------
@@ -100,7 +101,7 @@ def status_doc(status: RuleStatus) -> dict[str, Any]:
     return {"kind": "status", "rule": status.rule, "last_end": _opt_iso(status.last_end),
             "last_run": _opt_iso(status.last_run), "hits": status.hits, "matches": status.matches,
             "alerts": status.alerts, "duration": status.duration, "error": status.error, "seen": status.seen,
-            "written": now_iso()}
+            "firing": status.firing, "written": now_iso()}
 
 
 def decode_status(d: Mapping[str, Any]) -> RuleStatus:
@@ -108,7 +109,8 @@ def decode_status(d: Mapping[str, Any]) -> RuleStatus:
         rule=str(d["rule"]), last_end=date_of(d.get("last_end")), last_run=date_of(d.get("last_run")),
         hits=int(d.get("hits") or 0), matches=int(d.get("matches") or 0), alerts=int(d.get("alerts") or 0),
         duration=float(d.get("duration") or 0.0), error=d.get("error"),
-        seen={str(k): float(v) for k, v in (d.get("seen") or {}).items()})
+        seen={str(k): float(v) for k, v in (d.get("seen") or {}).items()},
+        firing={str(k): dict(v) for k, v in (d.get("firing") or {}).items() if isinstance(v, dict)})
 
 
 # --- silence -----------------------------------------------------------------------
@@ -130,11 +132,13 @@ def outbox_doc(entry: OutboxEntry) -> dict[str, Any]:
     return {"kind": "alert", "key": entry.id, "alert_id": entry.alert_id, "rule": entry.rule,
             "alerter": entry.alerter, "subject": entry.subject, "body": entry.body, "created": iso(entry.created),
             "status": entry.status, "attempts": entry.attempts, "last_error": entry.last_error,
-            "sent_at": _opt_iso(entry.sent_at), "items": {"matches": entry.matches}}
+            "sent_at": _opt_iso(entry.sent_at),
+            "items": {"matches": entry.matches, "status": entry.alert_status, "since": _opt_iso(entry.since)}}
 
 
 def decode_entry(doc: Mapping[str, Any]) -> OutboxEntry:
     created = date_of(doc["created"])
+    items = doc.get("items") if isinstance(doc.get("items"), dict) else {}
     if created is None or doc["status"] not in ("pending", "sent", "failed"):
         raise ValueError("not an outbox record")
     return OutboxEntry(id=str(doc["key"]), alert_id=str(doc["alert_id"]), rule=str(doc["rule"]),
@@ -142,7 +146,8 @@ def decode_entry(doc: Mapping[str, Any]) -> OutboxEntry:
                        body=str(doc.get("body") or ""), created=created, status=str(doc["status"]),
                        attempts=int(doc.get("attempts") or 0), last_error=doc.get("last_error"),
                        sent_at=date_of(doc.get("sent_at")),
-                       matches=list((doc.get("items") or {}).get("matches") or []))
+                       matches=list(items.get("matches") or []), alert_status=str(items.get("status") or "firing"),
+                       since=date_of(items.get("since")))
 
 
 # --- aggregation -------------------------------------------------------------------

@@ -140,7 +140,7 @@ def test_rule_schemas_are_the_registry_options_plus_the_types(name):
 def test_alerter_schemas_are_their_declarations(name):
     own, required = alerters.declared(name)
     built = catalog.alerter_schema(name)
-    assert set(built["properties"]) == {o.name for o in own}
+    assert set(built["properties"]) == {o.name for o in own} | {o.name for o in registry.ALERTER_COMMON}
     assert built.get("required", []) == list(required)
 
 

@@ -14,6 +14,9 @@ from logalert.rules.model import Rule
 
 class Alerter(ABC):
     name: str = "?"
+    # True for notifiers whose service forgets a firing alert unless it is posted again
+    # (Alertmanager): with send_resolved, each run re-sends the alerts still firing.
+    renews: bool = False
 
     def __init__(self, rule: Rule, options: Mapping[str, Any]):
         self.rule = rule
