@@ -73,6 +73,11 @@ class Rule:
         return to_timedelta(self.options["query_delay"])
 
     @property
+    def resolve_after(self) -> dt.timedelta:
+        """How long without a new match before a firing alert resolves (send_resolved)."""
+        return self.span("resolve_after") or self.span("timeframe") or 2 * self.run_every
+
+    @property
     def max_query_size(self) -> int:
         return int(self.options["max_query_size"])
 

@@ -33,10 +33,6 @@ def wanted(rule: Rule, alerters: Sequence[Any]) -> bool:
     return any(a.options.get("send_resolved") for a in alerters)
 
 
-def resolve_after(rule: Rule) -> dt.timedelta:
-    return rule.span("resolve_after") or rule.span("timeframe") or 2 * rule.run_every
-
-
 def key_of(rule: Rule, match: Match) -> str:
     """The key an alert fires under: the digest key for aggregated rules (their alerts
     are per digest), else the query_key values, as realert keys them."""
@@ -69,7 +65,7 @@ def track(rule: Rule, status: RuleStatus, matches: Sequence[Match], window: Wind
             entry["last"] = iso(match.timestamp)
         if key not in renewed:
             renewed.append(key)
-    after = resolve_after(rule)
+    after = rule.resolve_after
     resolved = []
     for key, entry in list(status.firing.items()):
         last = parse_iso(entry["last"])

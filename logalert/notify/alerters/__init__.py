@@ -21,6 +21,21 @@ ALERTERS: dict[str, str] = {
     "stdout": "logalert.notify.alerters.stdout:StdoutAlerter",
     "slack": "logalert.notify.alerters.slack:SlackAlerter",
     "email": "logalert.notify.alerters.email:EmailAlerter",
+    "jira": "logalert.notify.alerters.jira:JiraAlerter",
+    "zabbix": "logalert.notify.alerters.zabbix:ZabbixAlerter",
+    "apprise": "logalert.notify.alerters.apprise:AppriseAlerter",
+    "ms_teams": "logalert.notify.alerters.ms_teams:MsTeamsAlerter",
+    "ms_power_automate": "logalert.notify.alerters.ms_power_automate:MsPowerAutomateAlerter",
+    "telegram": "logalert.notify.alerters.telegram:TelegramAlerter",
+    "discord": "logalert.notify.alerters.discord:DiscordAlerter",
+    "mattermost": "logalert.notify.alerters.mattermost:MattermostAlerter",
+    "googlechat": "logalert.notify.alerters.googlechat:GoogleChatAlerter",
+    "alertmanager": "logalert.notify.alerters.alertmanager:AlertmanagerAlerter",
+    "pagerduty": "logalert.notify.alerters.pagerduty:PagerDutyAlerter",
+    "opsgenie": "logalert.notify.alerters.opsgenie:OpsGenieAlerter",
+    "post": "logalert.notify.alerters.post:HttpPostAlerter",
+    "post2": "logalert.notify.alerters.post2:HttpPost2Alerter",
+    "command": "logalert.notify.alerters.command:CommandAlerter",
 }
 
 ALIASES = {"debug": "stdout"}

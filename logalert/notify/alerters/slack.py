@@ -7,6 +7,7 @@ from typing import Any
 from logalert.model import Alert
 from logalert.notify.alerters import http
 from logalert.notify.alerters.base import Alerter
+from logalert.notify.render import RESOLVED_PREFIX
 from logalert.options import ALERTER, BOOLEAN, STRING, STRING_OR_LIST, Option
 
 OPTIONS = (
@@ -31,9 +32,12 @@ class SlackAlerter(Alerter):
     def payloads(self, alert: Alert) -> list[dict[str, Any]]:
         """One payload per channel override (Slack posts to one channel per call)."""
         o = self.options
+        title = o.get("slack_title") or alert.subject
+        if alert.resolved and not title.startswith(RESOLVED_PREFIX):
+            title = RESOLVED_PREFIX + title
         attachment: dict[str, Any] = {
-            "color": o["slack_msg_color"],
-            "title": o.get("slack_title") or alert.subject,
+            "color": "good" if alert.resolved else o["slack_msg_color"],
+            "title": title,
             "text": alert.body[:7900],  # Slack truncates attachments around 8,000 characters
             "mrkdwn_in": ["text", "pretext"],
             "fields": [],

@@ -160,7 +160,7 @@ def test_renewing_notifiers_hear_each_run_while_it_fires(make_rule):
 
 def test_resolve_after_defaults_to_the_timeframe_else_two_runs(make_rule):
     base = "name: r\ntype: any\nindex: x\nalert: stdout\nrun_every: {minutes: 2}\n"
-    assert resolve.resolve_after(make_rule(base)) == dt.timedelta(minutes=4)
+    assert make_rule(base).resolve_after == dt.timedelta(minutes=4)
     freq = "name: f\ntype: frequency\nindex: x\nnum_events: 3\ntimeframe: {minutes: 10}\nalert: stdout\n"
-    assert resolve.resolve_after(make_rule(freq)) == dt.timedelta(minutes=10)
-    assert resolve.resolve_after(make_rule(base + "resolve_after: {minutes: 7}\n")) == dt.timedelta(minutes=7)
+    assert make_rule(freq).resolve_after == dt.timedelta(minutes=10)
+    assert make_rule(base + "resolve_after: {minutes: 7}\n").resolve_after == dt.timedelta(minutes=7)
