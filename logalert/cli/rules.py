@@ -9,9 +9,10 @@ import logging
 from typing import Any
 
 from logalert.cli.common import EXIT_ENGINE, EXIT_INVALID, EXIT_OK, UsageError, cli_time, config, err, out
-from logalert.errors import EngineError
+from logalert.config import Config
+from logalert.errors import EngineError, Problem
 from logalert.model import Window
-from logalert.rules import load_folder, load_rule
+from logalert.rules import Rule, load_folder, load_rule, rule_files
 from logalert.timeutil import iso, now
 
 # Engine clients, Jinja and the runner load only when test-rule reaches the engine:
@@ -19,13 +20,31 @@ from logalert.timeutil import iso, now
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    result = load_folder(args.paths, config(args.config))
-    for problem in result.problems:
+    cfg = config(args.config)
+    result = load_folder(args.paths, cfg)
+    found = _query_problems(args.paths, cfg, result.rules)
+    broken = {p.file for p in found if p.fatal}
+    rules = [r for r in result.rules if r.positions.get("filter", (None,))[0] not in broken]
+    order = {file: i for i, file in enumerate(dict.fromkeys(p.file for p in result.problems + found))}
+    problems = sorted(result.problems + found, key=lambda p: order[p.file])  # stable: a file's lines stay together
+    for problem in problems:
         out(str(problem))
-    files = len({p.file for p in result.errors})
-    out(f"{len(result.rules)} rule(s) valid, {files} file(s) invalid, "
-        f"{len(result.problems) - len(result.errors)} warning(s)")
-    return EXIT_INVALID if result.errors else EXIT_OK
+    errors = [p for p in problems if p.fatal]
+    warnings = len(problems) - len(errors)
+    out(f"{len(rules)} rule(s) valid, {len({p.file for p in errors})} file(s) invalid, {warnings} warning(s)"
+        + (" (--strict: warnings fail)" if args.strict and warnings else ""))
+    return EXIT_INVALID if errors or (args.strict and warnings) else EXIT_OK
+
+
+def _query_problems(paths: list[str], cfg: Config, rules: list[Rule]) -> list[Problem]:
+    """Offline query checks of every rule file, and of each file a valid rule's ``filter:``
+    came from (an ``import:``ed base), each file once. Imported here: only validate
+    needs the query parser."""
+    from logalert.rules import lint
+
+    files = list(rule_files(paths, subdirectories=bool(cfg["scan_subdirectories"])))
+    files += [rule.positions["filter"][0] for rule in rules if "filter" in rule.positions]
+    return [problem for path in dict.fromkeys(files) for problem in lint.lint_file(path)]
 
 
 def cmd_test_rule(args: argparse.Namespace) -> int:
@@ -123,5 +142,6 @@ def add_parsers(sub: Any) -> None:
     val = sub.add_parser("validate", help="check rule files (for CI)")
     val.add_argument("paths", nargs="+", help="rule files or folders")
     val.add_argument("--config")
+    val.add_argument("--strict", action="store_true", help="warnings fail too (exit 1), for CI")
     val.add_argument("--verbose", "-v", action="store_true")
     val.set_defaults(func=cmd_validate)
