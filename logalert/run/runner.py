@@ -224,6 +224,8 @@ class RuleRunner:
             delivery.enqueue(result.alerts, self.alerters, self.state, now=now)
             if resolving:
                 delivery.enqueue(resolved, resolving, self.state, now=now)
+                if resolved:
+                    failpoints.hit("resolve_enqueued")  # decided and in the outbox, not yet saved or sent
         failpoints.hit("after_enqueue")
         if resolving:
             # A new match after a resolution is a new incident: it must not wait out the
