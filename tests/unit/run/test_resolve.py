@@ -164,3 +164,21 @@ def test_resolve_after_defaults_to_the_timeframe_else_two_runs(make_rule):
     freq = "name: f\ntype: frequency\nindex: x\nnum_events: 3\ntimeframe: {minutes: 10}\nalert: stdout\n"
     assert make_rule(freq).resolve_after == dt.timedelta(minutes=10)
     assert make_rule(base + "resolve_after: {minutes: 7}\n").resolve_after == dt.timedelta(minutes=7)
+
+
+def test_aggregated_rules_fire_and_resolve_per_digest_key(make_rule):
+    from logalert.run.resolve import key_of, track
+
+    rule = make_rule(RULE + "aggregation: {minutes: 2}\naggregation_key: team\nquery_key: [ns, pod]\n")
+    from logalert.model import Match
+    from logalert.state.base import RuleStatus
+
+    status = RuleStatus("burst")
+    first = Match(T0, {"team": "payments", "ns": "shop", "pod": "a"}, key=("shop", "a"))
+    other = Match(T0 + dt.timedelta(minutes=3), {"team": "payments", "ns": "shop", "pod": "b"}, key=("shop", "b"))
+    assert key_of(rule, first) == key_of(rule, other) == "payments"
+    assert track(rule, status, [first], window(0, 1)) == ([], ["payments"])
+    resolved, renewed = track(rule, status, [other], window(3, 4))  # another pod of the same team: still firing
+    assert (resolved, renewed) == ([], ["payments"])
+    resolved, _ = track(rule, status, [], window(8, 9))
+    assert [(r.key, r.since, r.last) for r in resolved] == [("payments", T0, T0 + dt.timedelta(minutes=3))]
