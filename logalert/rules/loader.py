@@ -142,8 +142,9 @@ def load_rule(path: str, config: Config) -> tuple[Rule, list[Problem]]:
                                 + schema.did_you_mean(raw_type, ruletypes.RULE_TYPES)
                                 + f" (known: {', '.join(sorted(ruletypes.RULE_TYPES))})"))
     targets, overrides = _alert_targets(merged, doc, path, problems)
-    problems.extend(_semantic_checks(merged, path))
-    warnings = _option_warnings(doc, declared, targets, overrides, path)
+    semantic = _semantic_checks(merged, path)
+    problems.extend(p for p in semantic if p.fatal)
+    warnings = [p for p in semantic if not p.fatal] + _option_warnings(doc, declared, targets, overrides, path)
     if problems:
         unique = list(dict.fromkeys(problems))  # a shared option (smtp_host) is in two schemas
         raise ConfigError(sorted(unique + warnings, key=lambda p: (p.file, p.line or 0)))
@@ -226,7 +227,9 @@ def _semantic_checks(rule: LineMap, path: str) -> list[Problem]:
         out.append(Problem(*at("timestamp_type"), "timestamp_format", "required when timestamp_type is custom (a strftime format)"))
     index = rule.get("index")
     if rule.get("use_strftime_index") and isinstance(index, str) and "%" not in index:
-        out.append(Problem(*at("use_strftime_index"), "index", "use_strftime_index is set but the index has no %-pattern such as logstash-%Y.%m.%d"))
+        # ElastAlert accepts it (the pattern is used as is), so it loads, with a word.
+        out.append(Problem(*at("use_strftime_index"), "index", "use_strftime_index is set but the index has no "
+                           "%-pattern such as logstash-%Y.%m.%d; the index is searched as written", fatal=False))
     if isinstance(index, str) and re.search(r"[\s\"\\<>|?]", index.replace(", ", ",")):
         out.append(Problem(*at("index"), "index", f"not a valid index pattern: {index!r}"))
     filters = rule.get("filter")

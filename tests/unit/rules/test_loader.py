@@ -284,13 +284,14 @@ def test_custom_timestamp_needs_a_format(tmp_path, config):
     assert (problem.line, problem.option) == (5, "timestamp_format")
 
 
-def test_strftime_index_without_pattern(tmp_path, config):
+def test_strftime_index_without_pattern_loads_with_a_warning(tmp_path, config):
+    """ElastAlert2's own examples do this (index_* with use_strftime_index): it must load."""
     path = tmp_path / "r.yaml"
     path.write_text("name: r\ntype: any\nindex: logstash-*\nuse_strftime_index: true\nalert: stdout\n")
-    with pytest.raises(ConfigError) as info:
-        load_rule(str(path), config)
-    (problem,) = info.value.problems
-    assert (problem.line, problem.option) == (4, "index")
+    rule, warnings = load_rule(str(path), config)
+    assert rule.index == "logstash-*"
+    (problem,) = warnings
+    assert (problem.line, problem.option, problem.fatal) == (4, "index", False)
 
 
 def test_query_string_without_query(tmp_path, config):
