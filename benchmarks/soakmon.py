@@ -56,7 +56,7 @@ def tree_usage(root: int) -> tuple[float, float, float] | None:
     if fields is None:
         return None
     pids = descendants(root)
-    ticks = int(fields[14]) + int(fields[15])  # cutime, cstime of the root
+    ticks = int(fields[13]) + int(fields[14])  # cutime, cstime of the root (stat fields 16, 17)
     rss = 0
     for pid in pids:
         f = fields if pid == root else _stat(pid)
