@@ -315,6 +315,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--engine-port", type=int, default=9272, help="OpenSearch on 127.0.0.1 (default 9272)")
     p.add_argument("--no-engine", action="store_true", help="do not start an engine; use the one on --engine-port")
     p.add_argument("--keep-engine", action="store_true", help="leave an engine this started running")
+    p.add_argument("--reuse", metavar="DIR",
+                   help="take the runs of tools not in --tools from DIR/soak_nN.json (an earlier --save on the "
+                        "same machine, e.g. ElastAlert2's, which does not change when logalert does)")
     p.add_argument("--save", action="store_true", help="write tables, JSON and PNG plots to benchmarks/results/")
     p.add_argument("--publish", action="store_true", help="with --save: also the plots to benchmarks/soak/ "
                                                            "(committed, for the README; not with --quick)")
@@ -368,6 +371,9 @@ def main(argv: list[str] | None = None) -> int:
                    "types": types, "ea_python": ea_python}
             for n in counts:
                 runs = {tool: run_tool(tool, n, args, ctx) for tool in tools}
+                if args.reuse:
+                    earlier = json.loads((Path(args.reuse) / f"soak_n{n}.json").read_text())["runs"]
+                    runs.update({tool: run for tool, run in earlier.items() if tool not in runs})
                 text = f"## N = {n} rules (+2 probes), {args.minutes:g} min each\n\n" + soakreport.table(runs, ea_version)
                 print("\n" + text, flush=True)
                 out.append(text)
