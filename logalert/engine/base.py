@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 from urllib.parse import quote
 
+from logalert.engine.cluster import ClusterInfo
 from logalert.engine.results import BulkResult, Hit, SearchResult, check_shards, engine_reason, total_of
 from logalert.errors import EngineError
 
@@ -21,6 +22,12 @@ __all__ = ["Backend", "BulkResult", "Hit", "Refused", "SearchResult", "check_sha
 log = logging.getLogger(__name__)
 
 PIT_KEEP_ALIVE = "2m"
+# What _msearch answers carry back: per search its hits' _index, _id and _source, the
+# total, the aggregations, shard failures and errors (not _score, sort, took…: less to
+# send and parse). Every answer keeps "status", so none is dropped from the list.
+MSEARCH_FIELDS = ",".join("responses." + f for f in (
+    "status", "error", "_shards", "hits.total", "hits.hits._index", "hits.hits._id", "hits.hits._source",
+    "aggregations"))
 
 
 class Refused(EngineError):
@@ -39,7 +46,7 @@ class Refused(EngineError):
         return self.status == 404
 
 
-class Backend(ABC):
+class Backend(ClusterInfo, ABC):
     """One engine connection. Thread-safe: the underlying clients pool connections."""
 
     flavor: str = "?"
@@ -103,7 +110,8 @@ class Backend(ABC):
         for index, body in searches:
             lines.append(json.dumps({"index": index, "ignore_unavailable": True}))
             lines.append(json.dumps(body))
-        response = self._call("POST", "/_msearch", body="\n".join(lines) + "\n", ndjson=True)
+        response = self._call("POST", "/_msearch", params={"filter_path": MSEARCH_FIELDS},
+                              body="\n".join(lines) + "\n", ndjson=True)
         out: list[SearchResult | EngineError] = []
         for item in response.get("responses", []):
             if "error" in item:
@@ -117,14 +125,18 @@ class Backend(ABC):
             out.append(SearchResult.from_raw(item))
         return out
 
-    def search_all(self, index: str, body: Mapping[str, Any], page_size: int) -> Iterator[Hit]:
+    def search_all(self, index: str, body: Mapping[str, Any], page_size: int, *,
+                   paged: bool = False) -> Iterator[Hit]:
         """Every hit of ``body`` in sort order. One request when it fits in a page;
         otherwise a point-in-time snapshot paged with search_after, so documents
-        indexed meanwhile neither shift pages nor get lost or repeated."""
-        first = self.search(index, dict(body, size=page_size))
-        if len(first.hits) < page_size:
-            yield from first.hits
-            return
+        indexed meanwhile neither shift pages nor get lost or repeated. ``paged``: the
+        caller knows there is more than a page (its search of ``page_size`` hits came
+        back full), so paging starts straight away."""
+        if not paged:
+            first = self.search(index, dict(body, size=page_size))
+            if len(first.hits) < page_size:
+                yield from first.hits
+                return
         yield from self._paged(index, body, page_size)
 
     def _paged(self, index: str, body: Mapping[str, Any], page_size: int) -> Iterator[Hit]:
@@ -328,6 +340,16 @@ class Backend(ABC):
             self._call("PUT", f"/{_path(index)}", body=body or None)
         except Refused as exc:
             if exc.error_type == "resource_already_exists_exception":
+                return False
+            raise
+        return True
+
+    def delete_index(self, index: str) -> bool:
+        """Delete the index (a temporary one: ``logalert test --engine``); False when absent."""
+        try:
+            self._call("DELETE", f"/{_path(index)}")
+        except Refused as exc:
+            if exc.not_found:
                 return False
             raise
         return True

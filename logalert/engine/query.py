@@ -12,6 +12,11 @@ from logalert.rules.filters import normalise_filter
 from logalert.rules.model import Rule
 from logalert.timeutil import format_doc_time
 
+# Hits per search in a tick's batched round. A rule with more sends the search again
+# whole (pages of max_query_size) with a few other such rules; small first pages keep a
+# round of many rules' answers small, and most runs have fewer hits than this.
+FIRST_PAGE = 200
+
 
 def time_range(rule: Rule, start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
     """``[start, end)`` on the rule's timestamp field in its timestamp_type."""
@@ -54,11 +59,23 @@ def count_body(rule: Rule, window: Window) -> dict[str, Any]:
 class Request:
     """One search of a rule run, ready for ``_msearch``. ``kind`` says how its answer is
     read: "hits" (the documents), "count" (``total``), "aggs" (``aggregations``) or
-    "check" (only whether the engine accepts the query)."""
+    "check" (only whether the engine accepts the query). ``plus_window`` (hits): the
+    query's answer also takes every document of the run's window, which the run's own
+    search of the window fetches; this search covers only the time before the window."""
 
     kind: str
     index: str
     body: Mapping[str, Any]
+    plus_window: bool = False
+
+    @property
+    def size(self) -> int:
+        """Hits asked for (the engine's default is 10)."""
+        return int(self.body.get("size", 10))
+
+    def resized(self, size: int) -> "Request":
+        """The same search asking for ``size`` hits."""
+        return Request(self.kind, self.index, {**self.body, "size": size}, self.plus_window)
 
 
 def check_request(rule: Rule, index: str) -> Request:
@@ -80,16 +97,27 @@ def request(rule: Rule, window: Window, q: Query, *, index: str | None = None) -
     elif q.kind == "aggs":
         body = {"query": query_clause(rule, span), "size": 0, "aggs": dict(q.aggs or {})}
     else:
-        body = hits_body(rule, span, rule.max_query_size)
+        body = hits_body(rule, span, min(FIRST_PAGE, rule.max_query_size))
     return Request(q.kind, span_index, body)
 
 
 def requests(rule: Rule, window: Window, queries: Sequence[Query], *, check: bool) -> list[Request]:
     """Every search of one run, in the order of ``queries``; with ``check``, the query
-    check first."""
+    check first. A query for every document up to the window's end (a fresh rule type
+    reading back history) that follows the search of the window's new documents asks
+    only for the time before the window: the window's documents come from that search,
+    fetched once."""
     index = indices(rule, window)
     out = [check_request(rule, index)] if check else []
-    out.extend(request(rule, window, q, index=index) for q in queries)
+    has_window = False
+    for q in queries:
+        if (q.kind == "hits" and q.seen_too and has_window and q.start is not None and q.start < window.start
+                and q.end in (None, window.end)):
+            before = request(rule, window, Query("hits", start=q.start, end=window.start))
+            out.append(Request(before.kind, before.index, before.body, plus_window=True))
+        else:
+            out.append(request(rule, window, q, index=index))
+        has_window = has_window or (q.kind == "hits" and q.start is None and q.end is None and not q.seen_too)
     return out
 
 

@@ -3,7 +3,8 @@ or a list) differs from what the previous document of that value had is a match;
 ``timeframe``, only when the previous document is at most that old. ``ignore_null``:
 documents missing a compare_key field are skipped.
 
-Memory: the last compare values per query_key value. A fresh instance (after a restart
+Memory: the last compare values per query_key value (within timeframe; at most
+MAX_KEYS values, the least recently seen forgotten first). A fresh instance (after a restart
 or a reload) first reads the documents of one ``timeframe`` (``buffer_time`` when there
 is none) before its window to learn them, without alerting on those.
 """
@@ -18,7 +19,7 @@ from logalert.model import Event, Match, Query, Window
 from logalert.options import BOOLEAN, STRING_OR_LIST, Option
 from logalert.rules.model import Rule
 from logalert.ruletypes.base import RuleType, key_of
-from logalert.ruletypes.common import hits_queries, key_phrase, live_and_replay
+from logalert.ruletypes.common import hits_queries, key_phrase, live_and_replay, newest
 from logalert.timeutil import iso
 
 OPTIONS = (
@@ -55,6 +56,7 @@ class ChangeRule(RuleType):
         if self.timeframe is not None:  # older values can no longer make a match
             horizon = window.end - self.rule.buffer_time - self.timeframe
             self.last = {k: v for k, v in self.last.items() if v[1] >= horizon}
+        self.last = newest(self.last, lambda v: v[1])
         return out
 
     def _see(self, event: Event) -> Match | None:

@@ -9,7 +9,8 @@ windows overlap pick the same checkpoints and a match found twice is the same ma
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Callable, Iterator, Mapping, Sequence
+import heapq
+from typing import Any, Callable, Iterator, Mapping, Sequence, TypeVar
 
 from logalert.fields import lookup
 from logalert.model import Event, Query
@@ -245,6 +246,25 @@ def turning_points(states: Sequence[Any], done: Callable[[int], bool]) -> list[i
     if last >= 1 and states[last] and not chosen and not done(last):
         chosen = [last]
     return chosen
+
+
+# --- bounded memory ---------------------------------------------------------------------
+# Per-value memory with no time bound of its own (change without timeframe, flatline's
+# watched values, new_term's terms within terms_window_size) keeps at most this many
+# entries per rule (and per field); beyond, the least recently seen are forgotten, as a
+# restart would forget them.
+MAX_KEYS = 50_000
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def newest(memory: dict[K, V], seen: Callable[[V], Any]) -> dict[K, V]:
+    """``memory`` itself when it holds at most MAX_KEYS entries; otherwise its 90 % of
+    MAX_KEYS most recently ``seen`` (so a full memory is not trimmed at every run)."""
+    if len(memory) <= MAX_KEYS:
+        return memory
+    return dict(heapq.nlargest(MAX_KEYS * 9 // 10, memory.items(), key=lambda kv: seen(kv[1])))
 
 
 def term_text(value: Any) -> str:

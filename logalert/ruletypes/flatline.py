@@ -1,6 +1,7 @@
 """``type: flatline`` — fewer than ``threshold`` documents within ``timeframe`` is a
 match: logs that stopped. With a query_key, every value seen before is watched on its
-own; ``forget_keys`` stops watching a value once it alerted, until it shows up again.
+own (at most MAX_KEYS values: those silent the longest are dropped first); ``forget_keys``
+stops watching a value once it alerted, until it shows up again.
 
 The engine counts whenever it can (no query_key, or use_count_query/use_terms_query);
 otherwise the documents are read for their query_key values. A match is made where a
@@ -21,6 +22,7 @@ from logalert.ruletypes.common import (
     doc_fields,
     key_order,
     key_phrase,
+    newest,
     turning_points,
 )
 from logalert.ruletypes.counting import CountingRule
@@ -64,6 +66,8 @@ class FlatlineRule(CountingRule):
                 since = self.forgotten.get(key)
                 if since is not None and series.total(key, since, window.end) > 0:
                     del self.forgotten[key]  # it came back: watch it again
+        self.known = newest(self.known, lambda t: t)  # values silent the longest go first
+        self.forgotten = {k: t for k, t in self.forgotten.items() if k in self.known}
         keys = [()] if not self.rule.query_key else sorted(
             (k for k in self.known if k not in self.forgotten), key=key_order)
         out = []

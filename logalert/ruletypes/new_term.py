@@ -7,7 +7,8 @@ terms aggregation over ``terms_window_size`` before the window up to its end (in
 chunks of ``window_step_size`` when set) with each term's first and last time. A
 document's term is new when nothing older carries it — which also holds after a
 restart, where documents evaluated before the restart are skipped as seen but their
-terms are still in the engine. Later runs remember the terms they meet.
+terms are still in the engine. Later runs remember the terms they meet (at most MAX_KEYS
+per field: beyond, the least recently seen are forgotten and count as new again).
 
 ``use_terms_query``: the window's terms come from the engine too (at most
 ``terms_size`` per field and run), not from its documents. ``use_keyword_postfix``
@@ -30,6 +31,7 @@ from logalert.ruletypes.common import (
     TERMS_SIZE,
     by_key,
     key_phrase,
+    newest,
     term_text,
     time_of_value,
     walk_keys,
@@ -153,7 +155,8 @@ class NewTermRule(RuleType):
                 out += self._see(event)
         self.started = True
         horizon = window.end - self.window_size
-        self.known = [{t: s for t, s in terms.items() if s[1] >= horizon} for terms in self.known]
+        self.known = [newest({t: s for t, s in terms.items() if s[1] >= horizon}, lambda s: s[1])
+                      for terms in self.known]
         return out
 
     def _see(self, event: Event) -> list[Match]:

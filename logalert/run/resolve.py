@@ -28,9 +28,10 @@ from logalert.state.base import RuleStatus
 from logalert.timeutil import iso, parse_iso
 
 
-def wanted(rule: Rule, alerters: Sequence[Any]) -> bool:
-    """Whether any notifier of the rule sends resolved notifications."""
-    return any(a.options.get("send_resolved") for a in alerters)
+def sends_resolved(alerter: Any) -> bool:
+    """Whether this notifier wants resolved notifications (its own send_resolved, set in
+    its alert: entry or rule-wide)."""
+    return bool(getattr(alerter, "options", {}).get("send_resolved"))
 
 
 def key_of(rule: Rule, match: Match) -> str:

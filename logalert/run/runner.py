@@ -11,10 +11,10 @@ import datetime as dt
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from logalert import failpoints, metrics, ruletypes
-from logalert.engine import Backend, Hit, Pool, batch, query
+from logalert.engine import Backend, Hit, Pool, SearchResult, batch, query
 from logalert.errors import EngineError
 from logalert.fields import lookup
 from logalert.model import Alert, Event, Match, Query, Window
@@ -159,13 +159,16 @@ class RuleRunner:
         return query.requests(self.rule, window, queries, check=not self._query_checked)
 
     def _answers(self, plan: "Plan") -> tuple[list[Any], list[Event]]:
-        """The rule type's answers from the engine's; hits beyond one page are paged here."""
+        """The rule type's answers from the engine's; hits beyond one page are fetched here.
+        Each engine answer is let go once read (the events keep the documents)."""
         rule, status = self.rule, plan.status
         assert status is not None and plan.backend is not None
         answers: list[Any] = []
         new_events: list[Event] = []
+        window_events: list[Event] = []  # for a read-back asking only for the time before the window
         queries = iter(plan.queries)
-        for request, answer in zip(plan.requests, plan.answers):
+        for n, request in enumerate(plan.requests):
+            answer = plan.answers[n]
             q = None if request.kind == "check" else next(queries)
             if isinstance(answer, EngineError):
                 if q is None:
@@ -181,15 +184,17 @@ class RuleRunner:
             elif request.kind == "aggs":
                 answers.append(answer.aggregations)
             else:
-                if len(answer.hits) >= rule.max_query_size:
-                    hits = list(plan.backend.search_all(request.index, request.body, rule.max_query_size))
-                else:
-                    hits = list(answer.hits)
-                events = self._events(hits, plan.result)
+                answer = None  # _hits takes the page over
+                events = self._events(self._hits(plan, n), plan.result)
+                if request.plus_window:
+                    events += window_events
+                elif q.start is None and q.end is None:
+                    window_events = events
                 fresh = [e for e in events if f"{e.index}/{e.id}" not in status.seen]
                 new_events.extend(fresh)
                 # A type rebuilding its memory after a restart also needs what earlier runs saw.
                 answers.append(events if q.seen_too else fresh)
+            plan.answers[n] = None
         return answers, new_events
 
     def _run_window(self, plan: "Plan") -> None:
@@ -217,7 +222,7 @@ class RuleRunner:
             for match in selected:
                 text = render.render(rule, [match], describe(match))
                 result.alerts.append(Alert(match.identity(rule.name), rule, (match,), text.subject, text.body))
-        resolving = [a for a in self.alerters if a.options.get("send_resolved")]
+        resolving = [a for a in self.alerters if resolve.sends_resolved(a)]
         if resolving:
             resolved, renewed = self._track_firing(status, result, window)
         if plan.send:
@@ -242,13 +247,14 @@ class RuleRunner:
         # Remember what this window evaluated so the next window's overlap skips it.
         horizon_ts = (window.end - rule.buffer_time - rule.run_every).timestamp()
         status.seen = {k: t for k, t in status.seen.items() if t >= horizon_ts}
-        status.seen.update({f"{e.index}/{e.id}": e.timestamp.timestamp() for e in events})
+        status.seen.update({f"{e.index}/{e.id}": t for e in events if (t := e.timestamp.timestamp()) >= horizon_ts})
         if not plan.explicit or plan.send:
             status.last_end = max(window.end, status.last_end) if status.last_end else window.end
         status.last_run = now
         status.hits, status.matches, status.alerts = result.hits, len(result.matches), len(result.alerts)
         status.duration, status.error = time.monotonic() - plan.started, None
         self.state.save_status(status)
+        del results, events  # a slow notifier must not keep this run's documents in memory
         failpoints.hit("before_send")
         if plan.send:
             recorder = delivery.Recorder(self.state)
@@ -285,7 +291,7 @@ class RuleRunner:
         not re-posted) that it still fires: best effort, not through the outbox, since the
         next run renews again."""
         alerted = {realert.key_text(m) for a in result.alerts for m in a.matches[:1]}
-        renewing = [a for a in self.alerters if a.renews and a.options.get("send_resolved")]
+        renewing = [a for a in self.alerters if getattr(a, "renews", False) and resolve.sends_resolved(a)]
         for key in renewed:
             if key in alerted or key not in status.firing or not renewing:
                 continue
@@ -301,7 +307,19 @@ class RuleRunner:
                     log.warning("rule %r: renewing firing alert %s via %s failed: %s", self.rule.name, key,
                                 alerter.describe(), exc)
 
-    def _events(self, hits: list[Hit], result: RunResult) -> list[Event]:
+    def _hits(self, plan: "Plan", n: int) -> Sequence[Hit]:
+        """Every hit of the "hits" search at position ``n``: its answer when the page holds
+        them all; otherwise searched again whole, in pages of max_query_size, the page in
+        hand let go first (answer None: not searched yet)."""
+        assert plan.backend is not None
+        request, answer, plan.answers[n] = plan.requests[n], plan.answers[n], None
+        if answer is not None and len(answer.hits) < request.size:
+            return answer.hits
+        paged = answer is not None and request.size >= self.rule.max_query_size  # more than a page
+        answer = None  # let the page go before searching again
+        return list(plan.backend.search_all(request.index, request.body, self.rule.max_query_size, paged=paged))
+
+    def _events(self, hits: Sequence[Hit], result: RunResult) -> list[Event]:
         rule = self.rule
         events = []
         for hit in hits:
@@ -334,5 +352,13 @@ class Plan:
     backend: Backend | None = None
     queries: list[Query] = field(default_factory=list)
     requests: list[batch.Request] = field(default_factory=list)
-    answers: list[batch.Answer] = field(default_factory=list)
+    # The engine's answer to each request; None once read, or while a search whose first
+    # page came back full waits to be sent again whole.
+    answers: list[batch.Answer | None] = field(default_factory=list)
     evaluated: bool = False
+
+    def full_pages(self) -> dict[int, int]:
+        """The hits searches whose page came back full (the rule has more hits than that):
+        request position -> hits the engine counted."""
+        return {n: answer.total or request.size for n, (request, answer) in enumerate(zip(self.requests, self.answers))
+                if request.kind == "hits" and isinstance(answer, SearchResult) and len(answer.hits) >= request.size}

@@ -123,8 +123,12 @@ def test_msearch_keeps_each_sub_search_separate():
     assert out[0] == SearchResult(hits=(Hit("logs-a", "e1", {"n": 1}),), total=1, aggregations={"m": {"value": 1.0}})
     assert isinstance(out[1], EngineError) and str(out[1]) == f"search refused: Failed to parse query [message:/ERROR]: {LEXICAL}"
     assert isinstance(out[2], EngineError) and out[2].reason == 'For input string: "abc"'
-    method, path, _params, body, ndjson = backend.calls[0]
+    method, path, params, body, ndjson = backend.calls[0]
     assert (method, path, ndjson) == ("POST", "/_msearch", True)
+    # only what is read comes back: no _score, sort or took
+    assert params == {"filter_path": "responses.status,responses.error,responses._shards,responses.hits.total,"
+                                     "responses.hits.hits._index,responses.hits.hits._id,responses.hits.hits._source,"
+                                     "responses.aggregations"}
     lines = body.split("\n")
     assert lines[-1] == ""
     assert [json.loads(line) for line in lines[:-1]] == [
@@ -181,3 +185,12 @@ def test_search_all_pages_with_point_in_time_and_closes_it():
     assert second_page["sort"] == [{"@timestamp": {"order": "asc"}}, {"_shard_doc": "asc"}]
     assert "track_total_hits" not in second_page
     assert backend.calls[-1] == ("close", "pit-3")
+
+
+def test_search_all_knowing_there_is_more_than_a_page_pages_straight_away():
+    def hit(i):
+        return {"_index": "logs", "_id": str(i), "_source": {}, "sort": [i, i]}
+
+    backend = Canned({"pit_id": "pit-1"}, {"_shards": {"failed": 0}, "pit_id": "pit-1", "hits": {"hits": [hit(1)]}})
+    assert [h.id for h in backend.search_all("logs", {"query": {"match_all": {}}}, 2, paged=True)] == ["1"]
+    assert [c[1] for c in backend.calls] == ["/logs/_search/point_in_time", "/_search", "pit-1"]

@@ -207,7 +207,9 @@ def test_the_requests_of_a_run_check_the_query_first(make_rule):
                            "terminate_after": 1, "track_total_hits": False}
     assert out[1].body == {"query": clause, "size": 0, "track_total_hits": True}
     assert out[2].body == {"query": clause, "size": 0, "aggs": {"m": {"max": {"field": "n"}}}}
-    assert out[3].body == query.hits_body(rule, WINDOW, rule.max_query_size)
+    # a tick's first page; a rule with more hits sends the search again whole
+    assert out[3].body == query.hits_body(rule, WINDOW, min(query.FIRST_PAGE, rule.max_query_size))
+    assert out[3].size == query.FIRST_PAGE and out[3].resized(7).body == dict(out[3].body, size=7)
     assert [r.kind for r in query.requests(rule, WINDOW, qs, check=False)] == ["count", "aggs", "hits"]
 
 
@@ -224,3 +226,21 @@ def test_a_query_with_its_own_time_range_searches_that_range_and_its_indices(mak
     assert request.index == "logstash-2024.04.30,logstash-2024.05.01"
     assert request.body["query"] == query.query_clause(rule, Window(at(2024, 4, 30, 10, 0), WINDOW.end))
     assert query.request(rule, WINDOW, Query("hits"), index="given").index == "given"
+
+
+def test_a_read_back_up_to_the_window_s_end_asks_only_for_the_time_before_the_window(make_rule):
+    rule = make_rule("""\
+        name: r
+        index: logstash-*
+        type: any
+        alert: stdout
+        """)
+    history = WINDOW.start - dt.timedelta(minutes=30)
+    live, before = query.requests(rule, WINDOW, [Query("hits"), Query("hits", start=history, seen_too=True)], check=False)
+    assert not live.plus_window and live.body == query.request(rule, WINDOW, Query("hits")).body
+    # the window's documents come from the first search: the read-back covers [history, window start)
+    assert before.plus_window
+    assert before.body == query.request(rule, WINDOW, Query("hits", start=history, end=WINDOW.start)).body
+    # alone (no search of the window before it), a read-back is sent whole
+    [alone] = query.requests(rule, WINDOW, [Query("hits", start=history, seen_too=True)], check=False)
+    assert not alone.plus_window and alone.body == query.request(rule, WINDOW, Query("hits", start=history)).body

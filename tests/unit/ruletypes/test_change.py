@@ -62,3 +62,14 @@ def test_query_key_is_required_and_counts_are_refused(make_rule):
         make_rule(rule_text("change", compare_key="x", ignore_null=True, use_count_query=True))
     assert sorted((p.option, p.message.split(":")[0]) for p in err.value.problems) == [
         ("query_key", "required option is missing"), ("use_count_query", "cannot be used with type 'change'")]
+
+
+def test_without_timeframe_at_most_max_keys_values_are_remembered(make_type, monkeypatch):
+    from logalert.ruletypes import common
+
+    monkeypatch.setattr(common, "MAX_KEYS", 10)
+    docs = [doc(minutes(i), id=str(i), user=f"u{i}", country="NL") for i in range(25)]
+    rtype, engine = make_type("change", docs, **BASE)
+    engine.run(rtype, Window(minutes(0), minutes(30)))
+    assert len(rtype.last) <= 10
+    assert ("u24",) in rtype.last and ("u0",) not in rtype.last  # the least recently seen went

@@ -76,3 +76,16 @@ def test_a_fresh_instance_knows_values_seen_in_the_timeframe_before_its_window(m
     matches = engine.run(rtype, Window(minutes(0), minutes(3)))
     # at 12:00:30 the window [11:55:30, 12:00:30) still holds 11:55:30, 11:56, 11:56:30
     assert [(m.key, m.timestamp, m.details["count"]) for m in matches] == [(("b",), minutes(1), 2)]
+
+
+def test_at_most_max_keys_values_are_watched_those_silent_longest_go_first(make_type, monkeypatch):
+    from logalert.ruletypes import common
+
+    monkeypatch.setattr(common, "MAX_KEYS", 10)
+    early = [d for i in range(8) for d in steady(i, i + 1, host=f"a{i}")]  # logs until 12:08
+    late = [d for i in range(12) for d in steady(20 + i, 21 + i, host=f"b{i:02d}")]
+    rtype, engine = make_type("flatline", early + late, query_key="host", **BASE)
+    engine.run(rtype, Window(minutes(0), minutes(16)))
+    assert len(rtype.known) == 8
+    engine.run(rtype, Window(minutes(16), minutes(40)))
+    assert 0 < len(rtype.known) <= 10 and all(k[0].startswith("b") for k in rtype.known)

@@ -83,3 +83,13 @@ def test_fields_or_query_key_is_needed_and_use_count_query_is_refused(make_rule)
     rule = make_rule(rule_text("new_term", query_key=["host", "user"]))
     from logalert.ruletypes.new_term import NewTermRule
     assert NewTermRule(rule).specs == [("host", "user")]
+
+
+def test_at_most_max_keys_terms_per_field_are_remembered(make_type, monkeypatch):
+    from logalert.ruletypes import common
+
+    monkeypatch.setattr(common, "MAX_KEYS", 10)
+    docs = [doc(minutes(i), id=str(i), user=f"u{i}") for i in range(25)]
+    rtype, engine = make_type("new_term", docs, fields=["user"], terms_window_size={"days": 1})
+    assert len(engine.run(rtype, Window(minutes(0), minutes(30)))) == 25
+    assert len(rtype.known[0]) <= 10 and ("u24",) in rtype.known[0] and ("u0",) not in rtype.known[0]

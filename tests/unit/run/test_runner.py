@@ -114,3 +114,58 @@ def test_a_refused_query_check_names_the_filter(make_rule):
         SearchResult() for _ in plan.requests[1:]]
     failed = runner.finish(plan)
     assert str(failed.error).endswith(": filter: the engine rejects this query: Failed to parse query [level:/x]")
+
+
+class ReadingBack(Recording):
+    """A fresh type: the window's new documents, and everything since 11:50 read back."""
+
+    def queries(self, window):
+        return [Query("hits"), Query("hits", start=at(2024, 5, 1, 11, 50), seen_too=True)]
+
+
+def test_a_read_back_gets_the_window_s_documents_from_the_window_s_own_search(make_rule):
+    from logalert.state.base import RuleStatus
+
+    rule = make_rule(RULE)
+    state = MemoryState()
+    state.save_status(RuleStatus("burst", seen={"logstash-x/d1": at(2024, 5, 1, 12, 1).timestamp()}))
+    runner = RuleRunner(rule, StubPool(), state, alerters=[], clock=lambda: at(2024, 5, 1, 12, 30))
+    runner.ruletype = recording = ReadingBack()
+    plan = runner.plan(Window(at(2024, 5, 1, 12, 0), at(2024, 5, 1, 12, 30)), send=False)
+    assert [(r.kind, r.plus_window) for r in plan.requests] == [("check", False), ("hits", False), ("hits", True)]
+    plan.answers = [SearchResult(), hits(1, 2), hits(-5)]
+    result = runner.finish(plan)
+    assert result.error is None and result.hits == 3  # each document read (and counted) once
+    new, read_back = recording.results
+    assert [e.id for e in new] == ["d2"]  # d1 was evaluated by an earlier run
+    assert [e.id for e in read_back] == ["d-5", "d1", "d2"]
+
+
+def test_a_full_first_page_is_searched_again_whole(make_rule):
+    rule = make_rule(RULE)
+    everything = hits(*range(7)).hits
+
+    class Engine:
+        def __init__(self):
+            self.calls = []
+
+        def search_all(self, index, body, page_size, *, paged=False):
+            self.calls.append((page_size, paged))
+            return iter(everything)
+
+    engine = Engine()
+
+    class Pool:
+        def get(self, key, options):
+            return engine
+
+    runner = RuleRunner(rule, Pool(), MemoryState(), alerters=[], clock=lambda: at(2024, 5, 1, 12, 30))
+    runner.ruletype = recording = Recording()
+    plan = runner.plan(Window(at(2024, 5, 1, 12, 0), at(2024, 5, 1, 12, 30)), send=False)
+    hits_at = [r.kind for r in plan.requests].index("hits")
+    plan.requests[hits_at] = plan.requests[hits_at].resized(3)  # a first page of 3: it comes back full
+    plan.answers = [SearchResult(), SearchResult(total=7), SearchResult(), SearchResult(hits(0, 1, 2).hits, total=7)]
+    assert plan.full_pages() == {hits_at: 7}
+    assert runner.finish(plan).error is None
+    assert engine.calls == [(rule.max_query_size, False)]  # a plain search first: it may fit in one page
+    assert [e.id for e in recording.results[2]] == [f"d{i}" for i in range(7)]
