@@ -17,9 +17,11 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 # The test command: unit tests, then integration tests against the embedded OpenSearch
-# (the fixture starts it on 127.0.0.1:9250 and stops it afterwards).
+# (the fixture starts it on 127.0.0.1:9250 and stops it afterwards), then the unit tests of
+# the repository's own rules, run as a user's CI runs them (offline).
 test: install
 	$(PY) -m pytest tests
+	$(VENV)/bin/logalert test tests/rules/*.yaml
 
 test-unit: install
 	$(PY) -m pytest tests/unit
@@ -38,12 +40,17 @@ validate: install
 	$(VENV)/bin/logalert validate rules
 
 # Demo: embedded engine on 127.0.0.1:$(PORT), sample EFK logs (more every 10 s), and the
-# daemon with ./config.yaml and ./rules printing alerts on stdout. Ctrl-C stops all of it.
+# daemon with ./config.yaml and ./rules printing alerts on stdout, with the web console on
+# 127.0.0.1:$(WEB_PORT) and a token generated for this run. Ctrl-C stops all of it.
+WEB_PORT ?= 8090
 demo: install
 	@LOGALERT_ENGINE_PORT=$(PORT) bash $(ENGINE_SH) up
 	@set -m; trap 'kill $$loader 2>/dev/null; LOGALERT_ENGINE_PORT=$(PORT) bash $(ENGINE_SH) down' EXIT; trap 'exit 130' INT TERM; \
+	  token=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(24))'); \
+	  printf '\n  Web console: http://127.0.0.1:$(WEB_PORT)/\n  Token:       %s\n\n' "$$token"; \
 	  $(PY) tools/demo/load_logs.py --url http://127.0.0.1:$(PORT) --follow & loader=$$!; \
-	  sleep 2; LOGALERT_ES_PORT=$(PORT) $(VENV)/bin/logalert run --config config.yaml
+	  sleep 2; LOGALERT_ES_PORT=$(PORT) LOGALERT_WEB_PORT=$(WEB_PORT) LOGALERT_WEB_TOKEN="$$token" \
+	  $(VENV)/bin/logalert run --config config.yaml
 
 bench: install
 	$(PY) benchmarks/run.py $(BENCH_ARGS)

@@ -6,10 +6,13 @@ A handful of counters and gauges with labels need no client library.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import defaultdict
+from typing import Iterator
 
 _lock = threading.Lock()
+_local = threading.local()
 _values: dict[str, dict[tuple[tuple[str, str], ...], float]] = defaultdict(dict)
 
 HELP = {
@@ -19,16 +22,35 @@ HELP = {
     "logalert_alerts_total": ("counter", "Alert deliveries per notifier, by outcome (sent, retrying, failed)."),
     "logalert_rule_run_seconds": ("gauge", "Duration of a rule's last run."),
     "logalert_rule_window_end_seconds": ("gauge", "End of the last window a rule covered (unix time)."),
+    "logalert_rules_owned": ("gauge", "Rules whose lease this replica holds (runs) now."),
+    "logalert_lease_takeovers_total": ("counter", "Leases this replica took over after their holder stopped renewing."),
+    "logalert_replicas_live": ("gauge", "Replicas whose heartbeat this replica saw within the lease duration."),
 }
 
 
+@contextlib.contextmanager
+def muted() -> Iterator[None]:
+    """Within the block, this thread's updates are dropped: the web console's Test runs a
+    rule inside the daemon's process, and its figures are not the daemon's."""
+    before = getattr(_local, "muted", False)
+    _local.muted = True
+    try:
+        yield
+    finally:
+        _local.muted = before
+
+
 def inc(name: str, amount: float = 1.0, **labels: str) -> None:
+    if getattr(_local, "muted", False):
+        return
     key = tuple(sorted(labels.items()))
     with _lock:
         _values[name][key] = _values[name].get(key, 0.0) + amount
 
 
 def set_gauge(name: str, value: float, **labels: str) -> None:
+    if getattr(_local, "muted", False):
+        return
     key = tuple(sorted(labels.items()))
     with _lock:
         _values[name][key] = value

@@ -143,8 +143,22 @@ OPTIONS: tuple[Option, ...] = (
     Option("writeback_index", {"type": "string", "pattern": "^[a-z0-9][a-z0-9_.-]*$"}, "logalert_status", CONFIG),
     Option("max_threads", {"type": "integer", "minimum": 1, "maximum": 256}, 10, CONFIG),
     Option("health_port", {"type": "integer", "minimum": 0, "maximum": 65535}, 0, CONFIG),
+    # --- the web console (logalert.daemon.web) ----------------------------------------
+    Option("web_port", {"type": "integer", "minimum": 0, "maximum": 65535}, 0, CONFIG,
+           description="serve the web console on this port (0: off)"),
+    Option("web_host", NONEMPTY, "127.0.0.1", CONFIG,
+           description="address the web console binds; anything but loopback needs a web_token"),
+    Option("web_token", STRING, scope=CONFIG, secret=True,
+           description="the web console's access token (Bearer for the API, login form for the browser)"),
+    Option("web_token_file", STRING, scope=CONFIG, fills="web_token"),
     Option("log_format", {"enum": ["text", "json"]}, "text", CONFIG,
            description="json: one JSON object per log line (time, level, logger, message, rule, hits…) for Fluentd"),
+    # --- replicas (logalert.daemon.leases) -------------------------------------------
+    Option("lease_duration", SPAN, {"seconds": 30}, CONFIG,
+           description="a replica takes a rule over when its lease went unrenewed this long"),
+    Option("lease_renew_interval", SPAN, {"seconds": 10}, CONFIG,
+           description="how often each replica renews its leases and heartbeat (one _bulk); "
+                       "at most half of lease_duration"),
     Option("writeback_retention", SPAN, {"days": 30}, CONFIG,
            description="sent and failed alerts, run errors, ended silences and statuses of deleted "
                        "rules older than this are deleted from the writeback index (hourly)"),

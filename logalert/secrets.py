@@ -8,9 +8,10 @@ so for URLs the path is registered too.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 from urllib.parse import urlsplit
 
 from logalert import options as registry
@@ -27,6 +28,7 @@ SECRET_SUFFIXES = registry.SECRET_SUFFIXES
 _lock = threading.Lock()
 _secrets: set[str] = set()
 _declared: set[str] = set()
+_local = threading.local()
 
 
 def declare(names: Iterable[str]) -> None:
@@ -39,17 +41,32 @@ def is_secret(key: str) -> bool:
     return key in SECRET_OPTIONS or key in _declared or key.endswith(SECRET_SUFFIXES)
 
 
+@contextlib.contextmanager
+def isolated() -> Iterator[set[str]]:
+    """Within the block, the secrets this thread registers are kept apart and masked in
+    this thread only: the web console checks rule text as it is typed, and a half-typed
+    webhook URL (``http``) must not join the secrets masked everywhere."""
+    before = getattr(_local, "found", None)
+    _local.found = found = set(before or ())
+    try:
+        yield found
+    finally:
+        _local.found = before
+
+
 def register(value: Any) -> None:
     """Remember a secret (string or list of strings) so it is masked from now on."""
     values: Iterable[Any] = value if isinstance(value, (list, tuple)) else [value]
+    local = getattr(_local, "found", None)
+    target = _secrets if local is None else local
     with _lock:
         for item in values:
             if not isinstance(item, str) or len(item) < 4:
                 continue
-            _secrets.add(item)
+            target.add(item)
             parts = urlsplit(item)
             if parts.scheme and parts.netloc and len(parts.path) > 1:
-                _secrets.add(parts.path + (f"?{parts.query}" if parts.query else ""))
+                target.add(parts.path + (f"?{parts.query}" if parts.query else ""))
 
 
 def register_options(options: Mapping[str, Any]) -> None:
@@ -59,8 +76,9 @@ def register_options(options: Mapping[str, Any]) -> None:
 
 
 def mask(text: str) -> str:
+    local = getattr(_local, "found", None)
     with _lock:
-        known = sorted(_secrets, key=len, reverse=True)
+        known = sorted(_secrets | local if local else _secrets, key=len, reverse=True)
     for secret in known:
         if secret in text:
             text = text.replace(secret, MASK)

@@ -1,4 +1,4 @@
-"""Command line: ``logalert run | test-rule | validate | init | status | silence``.
+"""Command line: ``logalert run | web | test-rule | validate | init | status | silence``.
 
 Exit codes: 0 fine, 1 invalid config, rules or arguments, 2 search engine unreachable
 or refused a request. Commands raise ConfigError, EngineError or UsageError and
@@ -14,7 +14,7 @@ from typing import Sequence
 
 import logalert
 from logalert import logformat
-from logalert.cli import daemon, rules, state
+from logalert.cli import daemon, rules, ruletest, state, web
 from logalert.cli.common import EXIT_ENGINE, EXIT_INVALID, UsageError, err
 from logalert.errors import ConfigError, EngineError
 
@@ -23,7 +23,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="logalert", description="Alerting on logs in Elasticsearch/OpenSearch (ElastAlert rule format).")
     p.add_argument("--version", action="version", version=f"logalert {logalert.__version__}")
     sub = p.add_subparsers(dest="command", required=True)
-    for group in (daemon, rules, state):
+    for group in (daemon, web, rules, ruletest, state):
         group.add_parsers(sub)
     return p
 

@@ -4,12 +4,14 @@ and the errors a command raises instead of printing (``main`` reports them once)
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import os
 import sys
 from typing import TYPE_CHECKING, Any
 
 from logalert import logformat, secrets
 from logalert.config import Config, load_config
+from logalert.errors import short_reason
 from logalert.timeutil import parse_cli_time, parse_short_span
 
 if TYPE_CHECKING:
@@ -17,6 +19,7 @@ if TYPE_CHECKING:
     from logalert.state.writeback import EngineState
 
 EXIT_OK, EXIT_INVALID, EXIT_ENGINE = 0, 1, 2
+EXIT_SEND = 3  # test-rule --alert: a notifier failed
 
 
 class UsageError(Exception):
@@ -67,3 +70,21 @@ def writeback(cfg: Config, pool: Pool) -> EngineState:
     # Long enough that live runs (which reach back buffer_time) answer from memory.
     horizon = max(DEFAULT_HORIZON, 2 * cfg.span("buffer_time") + cfg.span("run_every") + cfg.span("query_delay"))
     return EngineState(lambda: pool.get(key, cfg.options), cfg["writeback_index"], horizon=horizon)
+
+
+def engine_error(exc: BaseException, verbose: bool) -> str:
+    """An EngineError as printed: one line (with a hint when there is more), or with
+    ``verbose`` the engine's whole answer."""
+    full = str(exc).strip()
+    if verbose:
+        return full
+    short = short_reason(full, limit=400)
+    return short if short == " ".join(full.split()) else f"{short} (-v: the engine's full answer)"
+
+
+def close_names(word: str, names: list[str], n: int = 3) -> list[str]:
+    """Names like ``word``: spelling (difflib), then case-insensitive containment."""
+    lowered = {name.lower(): name for name in names}
+    found = [lowered[x] for x in difflib.get_close_matches(word.lower(), list(lowered), n=n, cutoff=0.6)]
+    found += [name for name in names if word.lower() in name.lower() or name.lower() in word.lower()]
+    return list(dict.fromkeys(found))[:n]

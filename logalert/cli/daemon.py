@@ -1,4 +1,5 @@
-"""``run``: the daemon, or every rule once (``--once``, with ``--start/--end`` a backfill)."""
+"""``run``: the daemon (with the web console when ``web_port`` is set), or every rule once
+(``--once``, with ``--start/--end`` a backfill)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import threading
 from typing import Any
 
 from logalert.cli.common import EXIT_ENGINE, EXIT_INVALID, EXIT_OK, cli_time, config, writeback
+from logalert.cli.web import start_console
 from logalert.config import Config
 from logalert.model import Window
 from logalert.rules import Rule, load_folder
@@ -29,6 +31,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.once:
         return _run_once(cfg, paths, state, pool, cli_time(args.start, "start"), cli_time(args.end, "end"))
     daemon = Daemon(cfg, paths, state, pool)
+    # The console first: a refused address or a port in use stops us before any rule runs.
+    console = start_console(cfg, state, pool, daemon) if cfg["web_port"] else None
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: Any) -> None:
@@ -45,6 +49,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         health = serve(int(cfg["health_port"]), daemon)
     while not stop.wait(1.0):  # wake up now and then: signals are handled between waits
         pass
+    if console is not None:
+        console.shutdown()
     daemon.stop()
     if health is not None:
         health.shutdown()
@@ -97,5 +103,5 @@ def add_parsers(sub: Any) -> None:
     run.add_argument("--once", action="store_true", help="run each rule once over its window and exit")
     run.add_argument("--start", help="with --once: window start (ISO 8601 or now-2h)")
     run.add_argument("--end", help="with --once: window end (default now)")
-    run.add_argument("--verbose", "-v", action="store_true")
+    run.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     run.set_defaults(func=cmd_run)

@@ -5,6 +5,10 @@ together in _msearch batches (``logalert.run.tick``). A tick never overlaps itse
 one rule never runs twice at once (max_instances=1); missed ticks are coalesced;
 a bounded pool (max_threads) finishes the rules of a tick. The scheduler knows
 nothing about rule types or engines.
+
+Several daemons may share the rules and the writeback index: a tick runs only the rules
+whose lease this replica holds (``logalert.daemon.leases``), a rule taken over starts
+with its state re-read and fresh rule-type memory, and its first run is at once.
 """
 
 from __future__ import annotations
@@ -21,13 +25,17 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from logalert import metrics
 from logalert.config import Config
+from logalert.daemon.guard import GuardedAlerter
+from logalert.daemon.leases import LeaseManager, ranking
 from logalert.engine import Pool
 from logalert.errors import EngineError
+from logalert.notify import alerters as alerter_registry
 from logalert.rules import Rule, load_folder, rule_files
 from logalert.run.runner import RuleRunner
 from logalert.run.tick import run_tick
-from logalert.state.base import StateStore
+from logalert.state.base import LeaseStore, StateStore
 from logalert.timeutil import iso, now
 
 log = logging.getLogger(__name__)
@@ -49,6 +57,19 @@ class Daemon:
         self._extra_files: set[str] = set()
         self._stopping = threading.Event()
         self.workers = FuturesPool(max_workers=int(config["max_threads"]), thread_name_prefix="rule")
+        self.leases: LeaseManager | None = None
+        self._unrun: set[str] = set()  # rules whose runner has not run yet (fresh memory)
+        self._short: set[str] = set()  # rules held back: their lease could not be renewed
+        self._runners_lock = threading.Lock()  # reload and the lease thread both replace runners
+        if isinstance(state, LeaseStore):
+            duration = config.span("lease_duration").total_seconds()
+            renew = config.span("lease_renew_interval").total_seconds()
+            if renew > duration / 2:
+                log.warning("lease_renew_interval %gs is more than half of lease_duration %gs; using %gs",
+                            renew, duration, duration / 3)
+                renew = duration / 3
+            self.leases = LeaseManager(state, duration=duration, renew=renew, adopt=self._adopt, drop=self._drop)
+            state.gate = self.leases.refusal
         self.scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=4)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -98,16 +119,28 @@ class Daemon:
                 continue
             self._schedule(rule, replace=current is not None)
         self.rule_names = set(new) | set(self.runners)
+        if self.leases is not None:
+            self.leases.set_rules(self.runners)
         return len(result.errors)
+
+    def _runner(self, rule: Rule) -> RuleRunner:
+        if self.leases is None:
+            return RuleRunner(rule, self.pool, self.state)
+        leases = self.leases
+        alerters = [GuardedAlerter(alerter_registry.get(t.name)(rule, t.options), lambda: leases.refusal(rule.name))
+                    for t in rule.alerts]
+        return RuleRunner(rule, self.pool, self.state, alerters=alerters)  # type: ignore[arg-type]
 
     def _schedule(self, rule: Rule, replace: bool) -> None:
         try:
-            runner = RuleRunner(rule, self.pool, self.state)
+            runner = self._runner(rule)
         except Exception as exc:  # noqa: BLE001 - one rule's setup failure must not stop the rest
             log.error("rule %r (%s): cannot start: %s", rule.name, rule.file, exc)
             return
-        old = self.runners.get(rule.name)
-        self.runners[rule.name] = runner
+        with self._runners_lock:
+            old = self.runners.get(rule.name)
+            self.runners[rule.name] = runner
+            self._unrun.add(rule.name)
         if old is not None and old.rule.run_every != rule.run_every:
             self._drop_tick_if_unused(old.rule.run_every.total_seconds())
         seconds = rule.run_every.total_seconds()
@@ -129,19 +162,79 @@ class Daemon:
         if self.scheduler.get_job(job_id):
             self.scheduler.remove_job(job_id)
 
-    def _run_tick(self, seconds: float) -> None:
+    def _run_tick(self, seconds: float, only: frozenset[str] | None = None) -> None:
         if self._stopping.is_set():
             return
-        runners = [r for r in list(self.runners.values()) if r.rule.run_every.total_seconds() == seconds]
-        for result in run_tick(runners, self.state, self.workers):
+        runners = [r for r in list(self.runners.values()) if r.rule.run_every.total_seconds() == seconds
+                   and (only is None or r.rule.name in only)]
+        claimed: list[str] = []
+        if self.leases is not None:  # only the rules this replica holds, each in one tick at a time
+            claimed = self.leases.claim([r.rule.name for r in runners])
+            if only is None:
+                self._held_back(runners, claimed)
+            runners = [r for r in runners if r.rule.name in set(claimed)]
+        self._unrun.difference_update(r.rule.name for r in runners)
+        try:
+            results = run_tick(runners, self.state, self.workers)
+        finally:
+            if self.leases is not None:
+                self.leases.done(claimed)
+        for result in results:
             if result.window is not None and result.error is None:
                 log.info("rule %r: %d hits, %d matches, %d alerts in [%s, %s) (%.2fs)", result.rule, result.hits,
                          result.match_count, result.alert_count, result.window.start.isoformat(timespec="seconds"),
                          result.window.end.isoformat(timespec="seconds"), result.duration, extra=result.log_fields())
 
+    def _held_back(self, runners: list[RuleRunner], claimed: list[str]) -> None:
+        """Rules this replica holds but may not run now (its lease could not be renewed):
+        said once per episode; with the store out of reach, counted as failed runs."""
+        assert self.leases is not None
+        names = [r.rule.name for r in runners if r.rule.name not in claimed]
+        short = set(self.leases.short(names))
+        for name in sorted(short - self._short):
+            log.warning("rule %r: not run, and nothing sent, until this replica renews its lease (%s)", name,
+                        self.leases.refusal(name))
+        self._short = (self._short - set(claimed)) | short
+        if self.leases.last_error:
+            for name in names:
+                metrics.inc("logalert_rule_runs_total", rule=name, outcome="error")
+
+    # --- leases (called from the lease thread) ---------------------------------------------
+    def _adopt(self, names: list[str]) -> None:
+        """Rules just taken: their state is re-read, their rule types start afresh (they
+        rebuild their memory from the engine, as after a restart), and they run at once."""
+        self.state.adopt(names)
+        groups: dict[float, set[str]] = {}
+        for name in names:
+            runner = self.runners.get(name)
+            if runner is None:
+                continue
+            if name not in self._unrun:
+                try:
+                    fresh = self._runner(runner.rule)
+                except Exception as exc:  # noqa: BLE001 - it built before; keep the old one
+                    log.error("rule %r: cannot start afresh: %s", name, exc)
+                else:
+                    with self._runners_lock:
+                        if self.runners.get(name) is runner:  # not reloaded meanwhile
+                            self.runners[name] = runner = fresh
+                            self._unrun.add(name)
+            groups.setdefault(runner.rule.run_every.total_seconds(), set()).add(name)
+        if self.scheduler.running and not self._stopping.is_set():
+            for seconds, group in groups.items():
+                self.scheduler.add_job(self._run_tick, args=[seconds, frozenset(group)], next_run_time=now(),
+                                       name=f"first run of {len(group)} rule(s) taken over")
+
+    def _drop(self, names: list[str], handover: bool) -> None:
+        """Rules given up (``handover``: between runs, their state written first) or lost."""
+        self.state.forget(names)
+
     def _purge(self) -> None:
         """Writeback retention: delete the records past writeback_retention (batched in
-        the engine); a failure is logged and tried again at the next pass."""
+        the engine); a failure is logged and tried again at the next pass. With several
+        replicas, one of them does it."""
+        if self.leases is not None and ranking("\0retention", self.leases.live())[0] != self.leases.me:
+            return
         before = now() - self.config.span("writeback_retention")
         keep = set(self.rule_names) | set(self.runners)
         try:
@@ -173,6 +266,13 @@ class Daemon:
             log.info("rules changed on disk; reloading")
             self.load()
 
+    def reload_soon(self) -> None:
+        """Check the rule files now rather than at the next reload interval (the web
+        console just saved one); the check runs in the scheduler, as every reload does."""
+        job = self.scheduler.get_job("__reload__")
+        if job is not None:
+            job.modify(next_run_time=now())
+
     # --- lifecycle -----------------------------------------------------------------
     def start(self) -> None:
         self.load()
@@ -182,6 +282,12 @@ class Daemon:
                                id="__purge__", name="writeback retention",
                                next_run_time=now() + dt.timedelta(seconds=PURGE_FIRST_SECONDS))
         self.scheduler.start()
+        if self.leases is not None:
+            self.leases.start()
+            log.info("logalert replica %s: %d rule(s) loaded, shared with %d other live replica(s) "
+                     "(lease %gs, renewed every %gs); Ctrl-C or SIGTERM stops", self.leases.me, len(self.runners),
+                     len(self.leases.live()) - 1, self.leases.duration, self.leases.renew)
+            return
         log.info("logalert running %d rule(s); Ctrl-C or SIGTERM stops", len(self.runners))
 
     def stop(self, timeout: float = 30.0) -> bool:
@@ -197,6 +303,8 @@ class Daemon:
         finished = done.wait(timeout)
         if not finished:
             log.warning("in-flight rule runs did not finish within %.0fs", timeout)
+        if self.leases is not None:
+            self.leases.stop()  # after the runs: their state is written, then the leases released
         self.workers.shutdown(wait=False, cancel_futures=True)
         self.pool.close()
         return finished
@@ -207,9 +315,15 @@ class Daemon:
 
     def rule_health(self) -> dict[str, dict[str, Any]]:
         """Each scheduled rule's last run, window end and error, for ``/healthz``. A state
-        store that is down is reported per rule: the daemon itself is alive."""
+        store that is down is reported per rule: the daemon itself is alive. A rule another
+        replica holds is reported as such (its state is that replica's to tell)."""
         out: dict[str, dict[str, Any]] = {}
+        owned = set(self.leases.owned()) if self.leases is not None else None
         for name in list(self.runners):
+            if owned is not None and name not in owned:
+                reason = self.leases.last_error if self.leases is not None else None
+                out[name] = {"error": f"not run by this replica: {reason}"} if reason else {"lease": "held by another replica"}
+                continue
             try:
                 status = self.state.load_status(name)
             except Exception as exc:  # noqa: BLE001 - whatever the store raised, we are alive

@@ -6,6 +6,7 @@ and one Problem per finding, each ``FILE:LINE: option: message``.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from logalert.notify import alerters, foreign
 from logalert.options import Option
 from logalert.rules import catalog
 from logalert.rules.model import AlertTarget, Rule
+
+log = logging.getLogger(__name__)
 
 # Config options that are also rule defaults (a rule may override each), from the registry.
 INHERITED = registry.INHERITED
@@ -69,6 +72,11 @@ def load_folder(paths: list[str], config: Config) -> LoadResult:
         except ConfigError as exc:
             problems.extend(exc.problems)
             continue
+        except Exception as exc:  # noqa: BLE001 - a loader bug must not unload the other rules
+            log.error("loading %s failed", path, exc_info=True)
+            problems.append(Problem(path, None, None, f"cannot load this file ({type(exc).__name__}: {exc}); "
+                                                      "please report it as a logalert bug"))
+            continue
         problems.extend(warnings)
         if rule.name in seen_names:
             file, line = rule.positions.get("name", (path, 0))
@@ -86,7 +94,10 @@ def _read_with_imports(path: str, chain: tuple[str, ...] = ()) -> LineMap:
     if doc is None or (isinstance(doc, str) and not doc.strip()):
         raise ConfigError([Problem(path, None, None, "the file is empty; a rule needs at least name, type, index and alert")])
     if not isinstance(doc, LineMap):
-        raise ConfigError([Problem(path, 1, None, f"a rule file must be a mapping of options, got {type(doc).__name__}")])
+        raise ConfigError([Problem(path, 1, None, f"a rule file must be a mapping of options, got {_kind(doc)}")])
+    if doc.written:
+        raise ConfigError([Problem(*doc.pos[key], doc.written[key], f"an option name must be text; YAML reads this "
+                                   f"key as {_kind(key)} (quote it if it is meant as a name)") for key in doc.written])
     imports = doc.get("import")
     if not imports:
         return doc
@@ -111,6 +122,18 @@ def _read_with_imports(path: str, chain: tuple[str, ...] = ()) -> LineMap:
             merged[key] = value
             merged.pos[key] = doc.pos[key]
     return merged
+
+
+def _kind(value: Any) -> str:
+    """How YAML read a value, in words: ``~`` is null, ``yes`` a boolean, ``1`` an integer."""
+    if value is None:
+        return "null"
+    names = {bool: "a boolean", int: "an integer", float: "a number", str: "text", list: "a list", dict: "a mapping"}
+    for kind, name in names.items():
+        if isinstance(value, kind):
+            return name
+    return {"date": "a date", "datetime": "a date and time", "bytes": "binary data"}.get(type(value).__name__,
+                                                                                      type(value).__name__)
 
 
 def load_rule(path: str, config: Config) -> tuple[Rule, list[Problem]]:

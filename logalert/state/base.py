@@ -1,7 +1,8 @@
 """What a rule run remembers between runs, behind one interface.
 
 Two implementations: in memory (test-rule, unit tests) and the writeback index
-(the daemon, so a restart resumes where it stopped).
+(the daemon, so a restart resumes where it stopped). Both also keep the rule leases
+and replica heartbeats that let several daemons share the rules (``LeaseStore``).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import contextlib
 import datetime as dt
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Collection
+from typing import Callable, Collection
 
 
 @dataclass
@@ -87,6 +88,11 @@ class StateStore(ABC):
     """Listings (all_status, list_silences, outbox, pending_outbox, due_aggregations) come
     in no promised order; only ``errors`` is ordered (newest first). Times are kept to the
     millisecond, in UTC, as the writeback index stores them."""
+
+    # Set by a daemon that shares the store with other replicas: a rule's name -> why a
+    # run of it may not write now (its lease ran out), None when it may. A store that
+    # other processes write too (the writeback index) refuses such writes.
+    gate: Callable[[str], str | None] | None = None
 
     @abstractmethod
     def load_status(self, rule: str) -> RuleStatus | None: ...
@@ -176,3 +182,86 @@ class StateStore(ABC):
     def deferred_status(self) -> contextlib.AbstractContextManager[None]:
         """Collect status writes within the block and write them together."""
         return contextlib.nullcontext()
+
+    # --- several writers (replicas) ---------------------------------------------------
+    def adopt(self, rules: Collection[str]) -> None:
+        """This process has just become the writer of ``rules`` (it took their leases):
+        what it remembers of them is re-read from the store, since another process
+        wrote their status, outbox, silences and digests until now."""
+
+    def forget(self, rules: Collection[str]) -> None:
+        """This process no longer writes for ``rules``: drop what it remembers of them."""
+
+
+Version = tuple[int, int]  # a record's (_seq_no, _primary_term): changes with every write
+
+
+@dataclass(frozen=True)
+class Lease:
+    """Who runs a rule. ``version`` changes with every write (renewal, takeover,
+    release); ``owner`` None: released. ``expires`` is the owner's wall clock at its
+    last renewal plus the lease duration: for people, never for deciding."""
+
+    rule: str
+    owner: str | None
+    version: Version
+    expires: dt.datetime | None = None
+    since: dt.datetime | None = None  # held by this owner since
+
+
+@dataclass(frozen=True)
+class LeaseWrite:
+    """A conditional write of a rule's lease: ``expect`` None creates it (refused when
+    it exists), else it is written only if its version is still ``expect``."""
+
+    rule: str
+    owner: str | None
+    expect: Version | None
+    expires: dt.datetime | None = None
+    since: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class LeaseOutcome:
+    rule: str
+    version: Version | None = None  # the new version when written
+    conflict: bool = False  # someone else wrote it first (or it exists, for a create)
+    error: str | None = None  # neither: the write's fate is unknown
+
+
+@dataclass(frozen=True)
+class Replica:
+    """One daemon's heartbeat: ``beat`` grows with every renewal round."""
+
+    id: str
+    beat: int
+    at: dt.datetime  # the replica's wall clock at that beat (for people and for dropping ancient entries)
+    host: str = ""
+    pid: int = 0
+    started: dt.datetime | None = None
+    rules: str = ""  # a fingerprint of the rule names it loaded: replicas share rules with their like
+
+
+class LeaseStore(ABC):
+    """Leases and heartbeats with optimistic concurrency: every write names the version
+    it replaces, so of two replicas racing for a lease exactly one wins."""
+
+    @abstractmethod
+    def read_leases(self, rules: Collection[str]) -> dict[str, Lease]:
+        """The current leases of ``rules`` (real-time); a rule without one is absent."""
+
+    @abstractmethod
+    def lease_round(self, me: Replica | None, writes: list[LeaseWrite],
+                    drop: Collection[str] = ()) -> tuple[dict[str, Replica], list[LeaseOutcome]]:
+        """One round trip: record ``me``'s heartbeat (and remove the replicas in ``drop``;
+        ``me`` None: only remove), then the lease ``writes`` in order. Returns every
+        replica's latest heartbeat and one outcome per write. Raises EngineError when the
+        store cannot be reached at all."""
+
+    @abstractmethod
+    def leases(self) -> list[Lease]:
+        """Every lease (``logalert status``)."""
+
+    @abstractmethod
+    def replicas(self) -> dict[str, Replica]:
+        """Every replica's latest heartbeat (``logalert status``)."""

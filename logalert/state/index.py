@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from logalert.engine import Backend
 from logalert.errors import EngineError
@@ -26,6 +26,22 @@ class WritebackIndex:
         self.index = index
         self._ready = False
         self._lock = threading.Lock()
+        # Set by a daemon sharing the index with other replicas: a rule's name -> why a
+        # run of it may not write now (its lease ran out), None when it may.
+        self.gate: Callable[[str], str | None] | None = None
+
+    def _gated(self, rule: str) -> str | None:
+        gate = self.gate
+        return gate(rule) if gate is not None else None
+
+    def _check_gate(self, rules: Iterable[str]) -> None:
+        """Refuse the writes of a run whose rule this process no longer holds: another
+        replica may own it now, and a late write must not undo its work (mark an alert
+        it sent pending again, move the window end back)."""
+        for rule in set(rules):
+            why = self._gated(rule)
+            if why:
+                raise EngineError(f"rule {rule!r}: state not written: {why}")
 
     # --- setup ---------------------------------------------------------------------
     def backend(self) -> Backend:

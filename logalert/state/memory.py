@@ -10,7 +10,12 @@ from typing import Collection
 
 from logalert.state.base import (
     Aggregation,
+    Lease,
+    LeaseOutcome,
+    LeaseStore,
+    LeaseWrite,
     OutboxEntry,
+    Replica,
     RuleStatus,
     RunError,
     Silence,
@@ -28,7 +33,10 @@ def _stored(value: dt.datetime | None) -> dt.datetime | None:
     return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 
-class MemoryState(StateStore):
+class MemoryState(StateStore, LeaseStore):
+    """One process's state. Replicas sharing one MemoryState (unit tests of the lease
+    protocol) see one another's writes at once, as they would through the index."""
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._status: dict[str, RuleStatus] = {}
@@ -37,6 +45,10 @@ class MemoryState(StateStore):
         self._aggregations: dict[tuple[str, str], Aggregation] = {}
         self._errors: list[RunError] = []
         self._written: dict[str, dt.datetime] = {}  # when each status was last saved
+        self._leases: dict[str, Lease] = {}
+        self._lease_written: dict[str, dt.datetime] = {}
+        self._replicas: dict[str, Replica] = {}
+        self._seq = 0
 
     def load_status(self, rule: str) -> RuleStatus | None:
         with self._lock:
@@ -124,6 +136,9 @@ class MemoryState(StateStore):
             silences = [k for k, x in self._silences.items() if x.until < before]
             statuses = [r for r in self._status if r not in keep_rules and self._written.get(r, before) < before]
             errors = [e for e in self._errors if e.created < before]
+            leases = [r for r, t in self._lease_written.items() if r not in keep_rules and t < before]
+            for r in leases:
+                del self._leases[r], self._lease_written[r]
             for k in alerts:
                 del self._outbox[k]
             for k in silences:
@@ -131,4 +146,37 @@ class MemoryState(StateStore):
             for r in statuses:
                 del self._status[r]
             self._errors = [e for e in self._errors if e.created >= before]
-            return len(alerts) + len(silences) + len(statuses) + len(errors)
+            return len(alerts) + len(silences) + len(statuses) + len(errors) + len(leases)
+
+    # --- leases ----------------------------------------------------------------------
+    def read_leases(self, rules: Collection[str]) -> dict[str, Lease]:
+        with self._lock:
+            return {r: self._leases[r] for r in rules if r in self._leases}
+
+    def lease_round(self, me: Replica | None, writes: list[LeaseWrite],
+                    drop: Collection[str] = ()) -> tuple[dict[str, Replica], list[LeaseOutcome]]:
+        outcomes = []
+        with self._lock:
+            for gone in drop:
+                self._replicas.pop(gone, None)
+            if me is not None:
+                self._replicas[me.id] = me
+            for write in writes:
+                current = self._leases.get(write.rule)
+                if (current.version if current else None) != write.expect:
+                    outcomes.append(LeaseOutcome(write.rule, conflict=True))
+                    continue
+                self._seq += 1
+                self._lease_written[write.rule] = dt.datetime.now(dt.timezone.utc)
+                self._leases[write.rule] = Lease(write.rule, write.owner, (self._seq, 1), _stored(write.expires),
+                                                 _stored(write.since))
+                outcomes.append(LeaseOutcome(write.rule, version=(self._seq, 1)))
+            return dict(self._replicas), outcomes
+
+    def leases(self) -> list[Lease]:
+        with self._lock:
+            return list(self._leases.values())
+
+    def replicas(self) -> dict[str, Replica]:
+        with self._lock:
+            return dict(self._replicas)

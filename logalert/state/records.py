@@ -2,7 +2,9 @@
 
 One index holds every kind of record, told apart by ``kind``: ``status`` (one per rule),
 ``silence``, ``alert`` (the outbox: one per alert and notifier), ``aggregation``
-(matches waiting for their digest) and ``error`` (a log of run errors). Encoding and
+(matches waiting for their digest), ``error`` (a log of run errors), ``lease`` (which
+replica runs a rule) and ``replicas`` (one record of every replica's heartbeat); the
+last two are written in ``logalert.state.lease_index``. Encoding and
 decoding live here, apart from the store's caching and I/O, so the document shapes
 can be read (and changed) in one place. A decoder raises KeyError, TypeError or
 ValueError on a damaged or foreign document; the store logs and skips it.
@@ -183,6 +185,8 @@ def purge_query(before: dt.datetime, keep_rules: Collection[str]) -> dict[str, A
         kind("error", {"range": {"created": {"lt": cut}}}),
         kind("silence", {"range": {"until": {"lt": cut}}}),
         kind("status", {"range": {"written": {"lt": cut}}}, must_not=[{"terms": {"rule": sorted(keep_rules)}}]),
+        # leases of deleted rules (a lease in use is renewed every few seconds)
+        kind("lease", {"range": {"written": {"lt": cut}}}, must_not=[{"terms": {"rule": sorted(keep_rules)}}]),
     ]}}
 
 

@@ -4,24 +4,30 @@ The records and their mappings are in ``logalert.state.records``; this is the st
 what it reads when, and what it keeps in memory. Reads of single records use GET,
 which is real-time; searches (pending alerts, silences) are re-checked with GET before
 acting, so a not-yet-refreshed index never causes a second send.
+
+Several daemons (replicas) may share one index: each rule has one writer at a time, the
+holder of its lease (``logalert.daemon.leases``). What this store remembers of a rule is
+trusted only while this process holds it: taking a rule over re-reads the rule's
+records (``adopt``), giving it up forgets them (``forget``), and ``gate`` refuses the
+writes of a run whose lease ran out meanwhile.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
 import datetime as dt
 import logging
 import time
 from typing import Any, Callable, Collection, Iterator
 
 from logalert.engine import Backend
-from logalert.state.base import Aggregation, OutboxEntry, RuleStatus, RunError, Silence, StateStore
-from logalert.state.index import PAGE, WritebackIndex
+from logalert.state.base import OutboxEntry, RuleStatus, RunError, Silence, StateStore
+from logalert.state.digest_index import DigestIndex
+from logalert.state.index import PAGE
+from logalert.state.lease_index import LeaseIndex
+from logalert.state.outbox_cache import OutboxCache
 from logalert.state.records import (
-    aggregation_doc,
     copy_status,
-    decode_aggregation,
     decode_entry,
     decode_silence,
     decode_status,
@@ -47,7 +53,7 @@ SILENCE_HORIZON = dt.timedelta(days=1)
 PURGE_BATCH = 10000  # records deleted per retention request
 
 
-class EngineState(WritebackIndex, StateStore):
+class EngineState(LeaseIndex, DigestIndex, StateStore):
     # A manual `logalert silence` from another process is seen within this many seconds.
     SILENCE_REFRESH_SECONDS = 30.0
 
@@ -60,21 +66,15 @@ class EngineState(WritebackIndex, StateStore):
         # of the installation.
         self.horizon = horizon
         self._clock = clock
-        # This process is the only writer of its rules' records (one daemon per writeback
-        # index), so records read once are kept in memory: a tick of 500 rules then costs
+        # This process is the only writer of its rules' records while it holds their
+        # leases, so records read once are kept in memory: a tick of 500 rules then costs
         # a handful of requests, not several per rule.
         self._status: dict[str, RuleStatus] = {}
         self._no_status: set[str] = set()  # rules known to have no status record yet
         self._silences: dict[tuple[str, str], Silence] | None = None
         self._silences_loaded = 0.0
         self._silences_cover = dt.datetime.max.replace(tzinfo=dt.timezone.utc)
-        self._pending: dict[str, OutboxEntry] | None = None
-        # Outbox records sent or failed, by id -> created (epoch seconds), for the records
-        # created since ``_complete_since``: every record of that period is either here or
-        # pending, so a new alert whose matches are that recent needs no lookup.
-        self._done: dict[str, float] | None = None
-        self._complete_since = 0.0
-        self._aggregations: dict[tuple[str, str], Aggregation] | None = None
+        self._outbox = OutboxCache(horizon, clock)
         self._deferred: list[RuleStatus] | None = None
         self._deferring = 0  # open deferred_status blocks
 
@@ -106,6 +106,7 @@ class EngineState(WritebackIndex, StateStore):
         return copy_status(self._status[rule])
 
     def save_status(self, status: RuleStatus) -> None:
+        self._check_gate([status.rule])
         self._no_status.discard(status.rule)
         doc = status_doc(status)
         stored = decode_status(doc)  # as a reader of the index will see it (milliseconds)
@@ -135,8 +136,65 @@ class EngineState(WritebackIndex, StateStore):
                 pending: list[RuleStatus] = []
                 if self._deferring == 0:
                     pending, self._deferred = self._deferred or [], None
+            pending = [s for s in pending if not self._gated(s.rule)]
             if pending:
                 self._bulk([(doc_id("status", s.rule), status_doc(s)) for s in pending])
+
+    # --- taking rules over, giving them up (replicas) ---------------------------------
+    def adopt(self, rules: Collection[str]) -> None:
+        """Re-read what another replica wrote for ``rules`` until now: their statuses
+        (real-time), pending alerts, alerts sent or failed in the last horizon, silences
+        and open digests. Caches not read yet are left alone: they are read whole later."""
+        rules = sorted(set(rules))
+        if not rules:
+            return
+        docs = self._mget([doc_id("status", r) for r in rules])
+        with self._lock:
+            for name, doc in zip(rules, docs):
+                status = self._decode("status", doc, decode_status) if doc is not None else None
+                self._status.pop(name, None)
+                self._no_status.discard(name)
+                if status is not None:
+                    self._status[name] = status
+                else:
+                    self._no_status.add(name)
+        if self._outbox.pending is not None or self._outbox.done is not None:
+            since = self._clock() - self.horizon
+            pending = self._read_pending(rules) if self._outbox.pending is not None else []
+            done = self._done_since(since, rules) if self._outbox.done is not None else []
+            self._outbox.adopt(rules, pending, done, since)
+        if self._silences is not None:
+            query = {"bool": {"filter": [{"term": {"kind": "silence"}}, {"terms": {"rule": rules}},
+                                         {"range": {"until": {"gte": iso(self._silences_cover)}}}]}}
+            fresh = self._records("silence", query, decode_silence, size=None)
+            with self._lock:
+                if self._silences is not None:
+                    for key in [k for k in self._silences if k[0] in rules]:
+                        del self._silences[key]
+                    self._silences.update({(x.rule, x.key): x for x in fresh})
+        self.adopt_digests(rules)
+
+    def forget(self, rules: Collection[str]) -> None:
+        """Give ``rules`` up: their status writes still deferred go out first (unless the
+        gate refuses them: the lease ran out), then their records leave memory. Raises
+        EngineError when those writes fail (the caller keeps the rules and tries again)."""
+        rules = set(rules)
+        with self._lock:
+            deferred = [x for x in self._deferred or [] if x.rule in rules]
+        final = {x.rule: x for x in deferred if not self._gated(x.rule)}  # the last write of each wins
+        if final:
+            self._bulk([(doc_id("status", x.rule), status_doc(x)) for x in final.values()])
+        with self._lock:
+            if self._deferred is not None:
+                self._deferred = [x for x in self._deferred if x.rule not in rules]
+            for name in rules:
+                self._status.pop(name, None)
+                self._no_status.discard(name)
+            if self._silences is not None:
+                for key in [k for k in self._silences if k[0] in rules]:
+                    del self._silences[key]
+        self._outbox.forget(rules)
+        self.forget_digests(rules)
 
     def all_status(self) -> list[RuleStatus]:
         return self._records("status", {"term": {"kind": "status"}}, decode_status, size=None)
@@ -186,6 +244,7 @@ class EngineState(WritebackIndex, StateStore):
         self.put_silences([silence])
 
     def put_silences(self, silences: list[Silence]) -> None:
+        self._check_gate([x.rule for x in silences if x.reason == "realert"])
         docs = [(doc_id("silence", x.rule, x.key), silence_doc(x)) for x in silences]
         self._bulk(docs)
         with self._lock:
@@ -208,50 +267,34 @@ class EngineState(WritebackIndex, StateStore):
 
     # --- outbox --------------------------------------------------------------------
     def get_outbox(self, entry_id: str) -> OutboxEntry | None:
-        pending = self._pending_cache()
-        with self._lock:
-            entry = pending.get(entry_id)
+        self._pending_cache()
+        entry = self._outbox.get_pending(entry_id)
         if entry is not None:
-            return copy.copy(entry)
+            return entry
         doc = self._get(doc_id("alert", entry_id))  # real-time: an earlier process may have sent it
         return self._decode("alert", doc, decode_entry) if doc else None
 
-    def _done_cache(self) -> dict[str, float]:
+    def _done_cache(self) -> None:
         """Ids of the sent and failed records of the last ``horizon``, read once (paged,
-        ids only); afterwards this process writes every new record itself."""
-        if self._done is None:
+        ids only); afterwards this process writes every new record of its rules itself."""
+        if self._outbox.done is None:
             since = self._clock() - self.horizon
-            query = {"bool": {"filter": [{"term": {"kind": "alert"}}, {"range": {"created": {"gte": iso(since)}}}],
-                              "must_not": [{"term": {"status": "pending"}}]}}
-            docs = self._search(query, None, source=["key", "created"])
-            done = {str(d["key"]): epoch_of(d.get("created")) for d in docs if d.get("key") is not None}
-            with self._lock:
-                if self._done is None:
-                    self._done, self._complete_since = done, since.timestamp()
-        return self._done
+            self._outbox.set_done(self._done_since(since), since)
 
-    def _forget_old(self) -> None:
-        """Drop the ids that fell behind the horizon; knowledge starts there from now on."""
-        cutoff = (self._clock() - self.horizon).timestamp()
-        with self._lock:
-            done = self._done
-            if done is not None and cutoff > self._complete_since + self.horizon.total_seconds() / 10:
-                for key in [k for k, t in done.items() if t < cutoff]:  # in place: writers hold this dict
-                    del done[key]
-                self._complete_since = cutoff
+    def _done_since(self, since: dt.datetime, rules: Collection[str] | None = None) -> list[tuple[str, float, str]]:
+        filters: list[dict[str, Any]] = [{"term": {"kind": "alert"}}, {"range": {"created": {"gte": iso(since)}}}]
+        if rules is not None:
+            filters.append({"terms": {"rule": sorted(rules)}})
+        query = {"bool": {"filter": filters, "must_not": [{"term": {"status": "pending"}}]}}
+        docs = self._search(query, None, source=["key", "created", "rule"])
+        return [(str(d["key"]), epoch_of(d.get("created")), str(d.get("rule") or "")) for d in docs
+                if d.get("key") is not None]
 
     def get_outbox_many(self, entry_ids: list[str], since: dt.datetime | None = None) -> dict[str, OutboxEntry]:
-        found: dict[str, OutboxEntry] = {}
-        pending, done = self._pending_cache(), self._done_cache()
-        self._forget_old()
-        trusted = since is not None and since.timestamp() >= self._complete_since
-        lookup = []
-        with self._lock:
-            for entry_id in entry_ids:
-                if entry_id in pending:
-                    found[entry_id] = copy.copy(pending[entry_id])
-                elif entry_id in done or not trusted:
-                    lookup.append(entry_id)
+        self._pending_cache()
+        self._done_cache()
+        self._outbox.forget_old()
+        found, lookup = self._outbox.lookup(entry_ids, since)
         if lookup:  # done, or older than what this process knows: read them (real-time)
             for doc in self._mget([doc_id("alert", e) for e in lookup]):
                 entry = self._decode("alert", doc, decode_entry) if doc is not None else None
@@ -263,77 +306,42 @@ class EngineState(WritebackIndex, StateStore):
         self.put_outbox_many([entry])
 
     def put_outbox_many(self, entries: list[OutboxEntry]) -> None:
+        self._check_gate([e.rule for e in entries])
         docs = [(doc_id("alert", e.id), outbox_doc(e)) for e in entries]
         self._bulk(docs)
-        pending, done = self._pending_cache(), self._done_cache()
-        with self._lock:
-            for _, doc in docs:
-                entry = decode_entry(doc)
-                if entry.status == "pending":
-                    pending[entry.id] = entry
-                else:
-                    pending.pop(entry.id, None)
-                    done[entry.id] = entry.created.timestamp()
+        self._pending_cache()
+        self._done_cache()
+        self._outbox.record(decode_entry(doc) for _, doc in docs)
 
     def pending_outbox(self, rule: str | None = None) -> list[OutboxEntry]:
         """Pending alerts: read from the index once (what earlier processes left), then
         kept up to date in memory by put_outbox."""
-        pending = self._pending_cache()
-        with self._lock:
-            return [copy.copy(e) for e in pending.values() if rule is None or e.rule == rule]
+        self._pending_cache()
+        return self._outbox.list_pending(rule)
 
-    def _pending_cache(self) -> dict[str, OutboxEntry]:
-        if self._pending is None:
-            query = {"bool": {"filter": [{"term": {"kind": "alert"}}, {"term": {"status": "pending"}}]}}
-            found: dict[str, OutboxEntry] = {}
-            listed = [e for e in (self._decode("alert", d, decode_entry) for d in self._search(query, size=None)) if e]
-            for start in range(0, len(listed), PAGE):  # real-time re-read: the search may lag
-                for doc in self._mget([doc_id("alert", e.id) for e in listed[start:start + PAGE]]):
-                    entry = self._decode("alert", doc, decode_entry) if doc is not None else None
-                    if entry is not None and entry.status == "pending":
-                        found[entry.id] = entry
-            with self._lock:
-                if self._pending is None:
-                    self._pending = found
-        return self._pending
+    def _pending_cache(self) -> None:
+        if self._outbox.pending is None:
+            self._outbox.set_pending(self._read_pending())
+
+    def _read_pending(self, rules: Collection[str] | None = None) -> list[OutboxEntry]:
+        filters: list[dict[str, Any]] = [{"term": {"kind": "alert"}}, {"term": {"status": "pending"}}]
+        if rules is not None:
+            filters.append({"terms": {"rule": sorted(rules)}})
+        listed = [e for e in (self._decode("alert", d, decode_entry)
+                              for d in self._search({"bool": {"filter": filters}}, size=None)) if e]
+        found: list[OutboxEntry] = []
+        for start in range(0, len(listed), PAGE):  # real-time re-read: the search may lag
+            for doc in self._mget([doc_id("alert", e.id) for e in listed[start:start + PAGE]]):
+                entry = self._decode("alert", doc, decode_entry) if doc is not None else None
+                if entry is not None and entry.status == "pending":
+                    found.append(entry)
+        return found
 
     def outbox(self, rule: str | None = None, size: int = 1000) -> list[OutboxEntry]:
         query: dict[str, Any] = {"bool": {"filter": [{"term": {"kind": "alert"}}]}}
         if rule is not None:
             query["bool"]["filter"].append({"term": {"rule": rule}})
         return self._records("alert", query, decode_entry, size)
-
-    # --- aggregation ---------------------------------------------------------------
-    def _aggregation_cache(self) -> dict[tuple[str, str], Aggregation]:
-        if self._aggregations is None:
-            records = self._records("aggregation", {"term": {"kind": "aggregation"}}, decode_aggregation, size=None)
-            found = {(a.rule, a.key): a for a in records}
-            with self._lock:
-                if self._aggregations is None:
-                    self._aggregations = found
-        return self._aggregations
-
-    def get_aggregation(self, rule: str, key: str) -> Aggregation | None:
-        agg = self._aggregation_cache().get((rule, key))
-        return copy.deepcopy(agg) if agg else None
-
-    def put_aggregation(self, agg: Aggregation) -> None:
-        doc = aggregation_doc(agg)
-        self._put(doc_id("aggregation", agg.rule, agg.key), doc)
-        cache = self._aggregation_cache()
-        with self._lock:
-            cache[(agg.rule, agg.key)] = copy.deepcopy(decode_aggregation(doc))
-
-    def due_aggregations(self, rule: str, now: dt.datetime) -> list[Aggregation]:
-        cache = self._aggregation_cache()
-        with self._lock:
-            return [copy.deepcopy(a) for (r, _), a in cache.items() if r == rule and a.send_at <= now]
-
-    def delete_aggregation(self, rule: str, key: str) -> None:
-        self.backend().delete(self.index, doc_id("aggregation", rule, key))  # False: already gone
-        cache = self._aggregation_cache()
-        with self._lock:
-            cache.pop((rule, key), None)
 
     # --- error log -----------------------------------------------------------------
     def record_error(self, rule: str, message: str) -> None:
@@ -357,9 +365,10 @@ class EngineState(WritebackIndex, StateStore):
         """How many records each in-memory cache holds (entries, not bytes): what the
         bound on memory is stated and tested in."""
         with self._lock:
-            return {"status": len(self._status), "silences": len(self._silences or {}),
-                    "pending": len(self._pending or {}), "done": len(self._done or {}),
-                    "aggregations": len(self._aggregations or {})}
+            counts = {"status": len(self._status), "silences": len(self._silences or {}),
+                      "aggregations": len(self._aggregations or {})}
+        counts["pending"], counts["done"] = self._outbox.sizes()
+        return counts
 
     # --- retention -----------------------------------------------------------------
     def purge(self, before: dt.datetime, keep_rules: Collection[str]) -> int:

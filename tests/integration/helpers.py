@@ -30,6 +30,8 @@ def write_config(folder: Path, engine_url: str, **extra: Any) -> Path:
     """A config for one test; its own writeback index so tests never share state."""
     config = {**engine_options(engine_url), "rules_folder": "rules", "run_every": {"seconds": 1},
               "buffer_time": {"minutes": 15}, "max_threads": 4,
+              # Short leases: a daemon restarted after kill -9 waits out its predecessor's.
+              "lease_duration": {"seconds": 6}, "lease_renew_interval": {"seconds": 2},
               "writeback_index": f"logalert_status_{uuid.uuid4().hex[:8]}", **extra}
     return write_yaml(folder / "config.yaml", config)
 

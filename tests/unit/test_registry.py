@@ -119,7 +119,8 @@ def test_config_schema_defaults_and_secret_files_come_from_the_registry():
     config_options = [o for o in registry.OPTIONS if registry.CONFIG in o.scope]
     assert set(settings.OPTIONS) == {o.name for o in config_options}
     assert dict(settings.DEFAULTS) == {o.name: o.default for o in config_options if o.has_default}
-    assert dict(settings.SECRET_FILES) == {"es_password_file": "es_password", "es_api_key_file": "es_api_key"}
+    assert dict(settings.SECRET_FILES) == {"es_password_file": "es_password", "es_api_key_file": "es_api_key",
+                                           "web_token_file": "web_token"}
     assert set(settings.validator().schema["properties"]) == set(settings.OPTIONS)
 
 

@@ -43,6 +43,23 @@ def check(text: str, params: Mapping[str, Any]) -> list[Finding]:
     return sorted(_lint(text, tree, params), key=lambda f: f.offset)
 
 
+def fields(text: str) -> list[str]:
+    """The fields a query_string names (``level:ERROR`` -> level, ``_exists_:user`` ->
+    user), each once, in order; [] when it does not parse (``check`` says why)."""
+    try:
+        tree = parse(_neutralise(text))
+    except ParseError:
+        return []
+    names = []
+    for node, _ in _walk(tree):
+        if isinstance(node, SearchField):
+            if node.name == "_exists_" and isinstance(node.expr, Word):
+                names.append(text[node.expr.pos:node.expr.pos + node.expr.size])
+            else:
+                names.append(node.name)
+    return list(dict.fromkeys(name.replace("\\", "") for name in names))
+
+
 def _tokens(text: str) -> list[Token]:
     """luqum's tokens up to the first character it cannot read."""
     lexer = luqum_parser.lexer.clone()

@@ -74,7 +74,7 @@ def test_unhashable_key_is_a_yaml_error_with_line():
         load_yaml_text("a: 1\n? [x, y]\n: 2\n", "k.yaml")
     (problem,) = info.value.problems
     assert problem.line == 2
-    assert problem.message == "invalid YAML: found an unhashable key"
+    assert problem.message == "invalid YAML: a key must be text, not a list"
 
 
 def test_unreadable_file(tmp_path):
