@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from logalert import options as registry
 
 MASK = "<secret>"
+MIN_PATH = 8  # a URL path shorter than this is not masked on its own
 
 # Option names whose values are secrets, from the option registry (plus those of
 # ElastAlert alerters logalert lacks); any name with a secret suffix is one too. Rule
@@ -65,8 +66,11 @@ def register(value: Any) -> None:
                 continue
             target.add(item)
             parts = urlsplit(item)
-            if parts.scheme and parts.netloc and len(parts.path) > 1:
-                target.add(parts.path + (f"?{parts.query}" if parts.query else ""))
+            # The path alone too (libraries quote only it), when long enough to carry a
+            # token: "/b" or "/hook" would mask those words everywhere.
+            path = parts.path + (f"?{parts.query}" if parts.query else "")
+            if parts.scheme and parts.netloc and len(path) >= MIN_PATH:
+                target.add(path)
 
 
 def register_options(options: Mapping[str, Any]) -> None:
