@@ -184,7 +184,10 @@ def run_tool(tool: str, n: int, args: argparse.Namespace, ctx: dict[str, Any]) -
     engine, proxy, receiver, children = ctx["engine"], ctx["proxy"], ctx["receiver"], ctx["children"]
     work = Path(tempfile.mkdtemp(prefix=f"logalert-soak-{tool}-{n}-"))
     rules = work / "rules"
-    soak_rules(rules, n, ctx["types"], receiver, tool, args.realert)
+    # Deliveries are counted per tool and N: probe ids restart with every run, and a run's
+    # late alerts must never be taken for the next run's probes.
+    key = f"{tool}-n{n}"
+    soak_rules(rules, n, ctx["types"], receiver, key, args.realert)
     config = write_config(work, tool, rules, proxy.port)
     today = dt.datetime.now(dt.timezone.utc)
     log_indices = efkdocs.indices_for(today - dt.timedelta(days=1), today + dt.timedelta(days=1))
@@ -225,7 +228,7 @@ def run_tool(tool: str, n: int, args: argparse.Namespace, ctx: dict[str, Any]) -
                   file=sys.stderr)
             break
         if time.monotonic() >= next_sample:
-            s = sampler.sample(proxy.snapshot()["total"], receiver.total(tool))
+            s = sampler.sample(proxy.snapshot()["total"], receiver.total(key))
             next_sample += args.sample
             if s and time.monotonic() >= next_report:
                 next_report += 60.0
@@ -233,13 +236,13 @@ def run_tool(tool: str, n: int, args: argparse.Namespace, ctx: dict[str, Any]) -
                       f"{s.requests} requests, {s.alerts} alerts", file=sys.stderr)
     elapsed = (exited_at if exited_at is not None else time.monotonic() - started)
     http = proxy.snapshot()
-    alerts = receiver.total(tool)
+    alerts = receiver.total(key)
     returncode = children.stop(daemon, STOP_GRACE)
     children.stop(loader, 15.0)
     errors, first_errors = error_lines(work / f"{tool}.stderr")
     runs_done = rule_runs(tool, engine, work / f"{tool}.stderr")
     probes = read_probes(probes_file)
-    lat = latencies(probes, receiver.probe_arrivals(tool))
+    lat = latencies(probes, receiver.probe_arrivals(key))
     warmup = soakreport.warmup_seconds(args.minutes, args.warmup)
     summary = soakreport.summarize(sampler.samples, sampler.peak_hwm, warmup, elapsed, http, alerts, lat)
     summary["rule_runs"] = runs_done
