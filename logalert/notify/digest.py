@@ -37,7 +37,8 @@ def _send_at(rule: Rule, start: dt.datetime) -> dt.datetime:
     return start + to_timedelta(spec)
 
 
-def _agg_key(rule: Rule, match: Match) -> str:
+def agg_key(rule: Rule, match: Match) -> str:
+    """The digest a match belongs to: its aggregation_key values ("" without one)."""
     names = rule.get("aggregation_key")
     if not names:
         return ""
@@ -57,7 +58,7 @@ def collect(rule: Rule, matches: Sequence[Match], state: StateStore, now: dt.dat
     """Add matches to their open buckets (creating them as needed)."""
     buckets: dict[str, Aggregation] = {}
     for match in matches:
-        key = _agg_key(rule, match)
+        key = agg_key(rule, match)
         bucket = buckets.get(key) or state.get_aggregation(rule.name, key)
         if bucket is None:
             start = match.timestamp if rule.get("aggregate_by_match_time") else now

@@ -20,10 +20,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from logalert.fields import lookup
 from logalert.model import RESOLVED, Alert, Match, Window
-from logalert.notify import render
+from logalert.notify import digest, render
 from logalert.rules.model import Rule
+from logalert.run import realert
 from logalert.state.base import RuleStatus
 from logalert.timeutil import iso, parse_iso
 
@@ -37,11 +37,9 @@ def sends_resolved(alerter: Any) -> bool:
 def key_of(rule: Rule, match: Match) -> str:
     """The key an alert fires under: the digest key for aggregated rules (their alerts
     are per digest), else the query_key values, as realert keys them."""
-    names = rule.get("aggregation_key") if rule.get("aggregation") else None
-    if names:
-        names = [names] if isinstance(names, str) else list(names)
-        return ",".join(str(lookup(match.fields, n, "")) for n in names)
-    return ",".join("" if v is None else str(v) for v in match.key)
+    if digest.enabled(rule) and rule.get("aggregation_key"):
+        return digest.agg_key(rule, match)
+    return realert.key_text(match)
 
 
 @dataclass(frozen=True)
