@@ -16,7 +16,6 @@ from logalert.model import Alert
 from logalert.notify.alerters import http
 from logalert.notify.alerters.base import Alerter
 from logalert.notify.alerters.ms_teams import url_problems
-from logalert.notify.alerters.telegram import json_body, proxy_with_login, rate_limited
 from logalert.options import ALERTER, NONEMPTY, STRING, Option
 from logalert.secrets import register
 
@@ -89,12 +88,12 @@ class DiscordAlerter(Alerter):
     def send(self, alert: Alert) -> None:
         o = self.options
         transport = http.Transport.from_options(o, "discord")
-        transport = dataclasses.replace(transport, proxy=proxy_with_login(
+        transport = dataclasses.replace(transport, proxy=http.proxy_with_login(
             transport.proxy, o.get("discord_proxy_login"), o.get("discord_proxy_password")))
         response = http.request("Discord webhook", "POST", o["discord_webhook_url"], json=self.payload(alert),
                                 transport=transport, ok=(429,))
         if response.status_code == 429:
-            raise rate_limited("Discord webhook", response, json_body(response).get("retry_after"))
+            raise http.rate_limited("Discord webhook", response, http.json_body(response).get("retry_after"))
 
     def describe(self) -> str:
         return "discord (webhook: <secret>)"

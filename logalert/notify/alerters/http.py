@@ -17,10 +17,11 @@ import email.utils
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Mapping
+from urllib.parse import quote
 
 from logalert.errors import DeliveryError
 from logalert.options import ALERTER, BOOLEAN, STRING, Option
-from logalert.secrets import mask
+from logalert.secrets import mask, register
 
 TIMEOUT = {"type": "number", "exclusiveMinimum": 0}
 CA_CERTS = {"anyOf": [{"type": "string"}, {"type": "boolean"}]}
@@ -114,3 +115,36 @@ def _reason(exc: Exception) -> str:
         if marker in text:
             text = text.split(marker, 1)[1]
     return " ".join(text.split()).rstrip(")")[:300]
+
+
+def proxy_with_login(proxy: str | None, login: str | None, password: str | None) -> str | None:
+    """The proxy URL carrying ``login``/``password``: requests takes proxy credentials only
+    from there (an auth header would not reach the proxy of an https CONNECT tunnel)."""
+    if not proxy or not login:
+        return proxy
+    scheme, sep, rest = proxy.partition("://")
+    if not sep:
+        scheme, rest = "http", proxy
+    if "@" in rest:  # credentials already in the URL win
+        return proxy
+    user, secret = quote(login, safe=""), quote(password or "", safe="")
+    register([password or "", secret])
+    return f"{scheme}://{user}:{secret}@{rest}"
+
+
+def rate_limited(service: str, response: Any, seconds: Any) -> DeliveryError:
+    """A retryable 429 error; ``seconds`` from the service's JSON body, else Retry-After."""
+    wait = float(seconds) if isinstance(seconds, (int, float)) and seconds >= 0 else None
+    if wait is None:
+        wait = retry_after(response.headers.get("Retry-After"))
+    text = " ".join(response.text.split())[:200]
+    return DeliveryError(mask(f"{service} rate limit (HTTP 429){': ' + text if text else ''}"),
+                         retryable=True, retry_after=wait)
+
+
+def json_body(response: Any) -> dict[str, Any]:
+    try:
+        data = response.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}

@@ -83,39 +83,6 @@ def fit(text: str, limit: int) -> str:
     return "".join(out)
 
 
-def proxy_with_login(proxy: str | None, login: str | None, password: str | None) -> str | None:
-    """The proxy URL carrying ``login``/``password``: requests takes proxy credentials only
-    from there (an auth header would not reach the proxy of an https CONNECT tunnel)."""
-    if not proxy or not login:
-        return proxy
-    scheme, sep, rest = proxy.partition("://")
-    if not sep:
-        scheme, rest = "http", proxy
-    if "@" in rest:  # credentials already in the URL win
-        return proxy
-    user, secret = quote(login, safe=""), quote(password or "", safe="")
-    register([password or "", secret])
-    return f"{scheme}://{user}:{secret}@{rest}"
-
-
-def rate_limited(service: str, response: Any, seconds: Any) -> DeliveryError:
-    """A retryable 429 error; ``seconds`` from the service's JSON body, else Retry-After."""
-    wait = float(seconds) if isinstance(seconds, (int, float)) and seconds >= 0 else None
-    if wait is None:
-        wait = http.retry_after(response.headers.get("Retry-After"))
-    text = " ".join(response.text.split())[:200]
-    return DeliveryError(mask(f"{service} rate limit (HTTP 429){': ' + text if text else ''}"),
-                         retryable=True, retry_after=wait)
-
-
-def json_body(response: Any) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 class TelegramAlerter(Alerter):
     name = "telegram"
 
@@ -152,13 +119,13 @@ class TelegramAlerter(Alerter):
     def send(self, alert: Alert) -> None:
         o = self.options
         transport = http.Transport.from_options(o, "telegram")
-        transport = dataclasses.replace(transport, proxy=proxy_with_login(
+        transport = dataclasses.replace(transport, proxy=http.proxy_with_login(
             transport.proxy, o.get("telegram_proxy_login"), o.get("telegram_proxy_pass")))
         response = http.request("Telegram", "POST", self.url(), json=self.payload(alert), transport=transport,
                                 ok=(429,))
-        answer = json_body(response)
+        answer = http.json_body(response)
         if response.status_code == 429:
-            raise rate_limited("Telegram", response, (answer.get("parameters") or {}).get("retry_after"))
+            raise http.rate_limited("Telegram", response, (answer.get("parameters") or {}).get("retry_after"))
         if answer.get("ok") is not True:  # a 200 from something that is not the Bot API is no delivery
             said = answer.get("description") or " ".join(response.text.split())[:200]
             raise DeliveryError(mask(f"Telegram did not confirm the message: {said}"), retryable=False)

@@ -12,7 +12,8 @@ import responses
 from logalert.errors import DeliveryError
 from logalert.model import Alert
 from logalert.notify.alerters import get
-from logalert.notify.alerters.telegram import LIMIT, TelegramAlerter, escape, proxy_with_login, utf16_len
+from logalert.notify.alerters.http import proxy_with_login
+from logalert.notify.alerters.telegram import LIMIT, TelegramAlerter, escape, utf16_len
 from logalert.secrets import mask
 
 TOKEN = "110201543:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
