@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 from typing import TYPE_CHECKING, Any, Mapping
-from urllib.parse import quote
 
 from logalert.errors import DeliveryError
 from logalert.model import Alert
