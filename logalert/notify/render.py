@@ -29,13 +29,18 @@ class Rendered:
     body: str
 
 
-def _arg_values(rule: Rule, match: Match, names: Sequence[str]) -> list[Any]:
+def arg_values(rule: Rule, match: Match | None, names: Sequence[str]) -> list[Any]:
+    """Values for ``*_args`` as ElastAlert reads them: the match's field (or detail), else
+    a rule option of that name, else ``alert_missing_value``. Without a match (an alert
+    re-sent from the outbox) every value comes from the rule or is missing."""
     missing = rule.get("alert_missing_value")
     values = []
     for name in names:
-        value = lookup(match.fields, name)
-        if value is None:
-            value = match.details.get(name)
+        value = None
+        if match is not None:
+            value = lookup(match.fields, name)
+            if value is None:
+                value = match.details.get(name)
         if value is None:
             value = rule.get(name)
         values.append(missing if value is None else value)
@@ -57,7 +62,7 @@ def subject(rule: Rule, match: Match) -> str:
         if rule.query_key and any(v is not None for v in match.key):
             text += " - " + ", ".join(str(v) for v in match.key)
     else:
-        text = _format(template, _arg_values(rule, match, rule.get("alert_subject_args") or []))
+        text = _format(template, arg_values(rule, match, rule.get("alert_subject_args") or []))
     limit = rule.get("alert_subject_max_len")
     if limit and len(text) > limit:
         text = text[: limit - 3] + "..." if limit > 3 else text[:limit]
@@ -77,8 +82,8 @@ def _custom_text(rule: Rule, match: Match) -> str:
         except Exception as exc:  # noqa: BLE001 - any template failure must not lose the alert
             return f"{template} [template error: {exc}]"
     kw_names = rule.get("alert_text_kw") or {}
-    kwargs = dict(zip(kw_names.values(), _arg_values(rule, match, list(kw_names.keys()))))
-    return _format(template, _arg_values(rule, match, rule.get("alert_text_args") or []), kwargs)
+    kwargs = dict(zip(kw_names.values(), arg_values(rule, match, list(kw_names.keys()))))
+    return _format(template, arg_values(rule, match, rule.get("alert_text_args") or []), kwargs)
 
 
 def _fields_text(match: Match) -> str:

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import string
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from logalert.fields import lookup
 from logalert.model import Alert
 from logalert.notify.alerters import http
+from logalert.notify import render
 from logalert.notify.alerters.base import Alerter
 from logalert.options import ALERTER, BOOLEAN, NONEMPTY, STRING, STRINGS, Option
 from logalert.timeutil import iso
@@ -64,25 +65,6 @@ REQUIRED = ("pagerduty_service_key",)
 
 
 # --- shared with the Opsgenie notifier ------------------------------------------------
-def arg_values(alert: Alert, names: Iterable[str]) -> list[Any]:
-    """Values for ``*_args`` as ElastAlert reads them: the first match's field, else a
-    rule option of that name, else ``alert_missing_value``. An alert re-sent from the
-    outbox may have no match: every value then comes from the rule or is missing."""
-    match = alert.matches[0] if alert.matches else None
-    missing = alert.rule.get("alert_missing_value")
-    values = []
-    for name in names:
-        value = None
-        if match is not None:
-            value = lookup(match.fields, name)
-            if value is None:
-                value = match.details.get(name)
-        if value is None:
-            value = alert.rule.get(name)
-        values.append(missing if value is None else value)
-    return values
-
-
 def format_args(template: str, names: Sequence[str] | None, alert: Alert) -> str:
     """``template.format(*values of names)``; without names the template is literal (as
     in ElastAlert). A template that does not fit its args is sent as written: an odd
@@ -90,7 +72,7 @@ def format_args(template: str, names: Sequence[str] | None, alert: Alert) -> str
     if not names:
         return template
     try:
-        return template.format(*arg_values(alert, names))
+        return template.format(*render.arg_values(alert.rule, alert.matches[0] if alert.matches else None, names))
     except (IndexError, KeyError, ValueError, TypeError, AttributeError):
         return template
 
