@@ -4,34 +4,12 @@ running WebhookReceiver."""
 
 from __future__ import annotations
 
-import textwrap
-
 import pytest
 
-from logalert.config import load_config
 from logalert.model import Alert, Match
 from logalert.notify.alerters import get
-from logalert.rules import load_rule
 from tests.support.receivers import WebhookReceiver
-
-
-@pytest.fixture
-def config():
-    return load_config(None, environ={})
-
-
-@pytest.fixture
-def make_rule(tmp_path, config):
-    """Write YAML text to a rule file and load it through the real loader."""
-    counter = iter(range(10_000))
-
-    def make(text: str, cfg=None):
-        path = tmp_path / f"rule_{next(counter)}.yaml"
-        path.write_text(textwrap.dedent(text))
-        rule, _warnings = load_rule(str(path), cfg or config)
-        return rule
-
-    return make
+from tests.unit.conftest import config, make_rule  # noqa: F401 - the same fixtures as the unit tests
 
 
 @pytest.fixture
