@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from logalert.model import Alert, Match
-from logalert.notify.alerters import get
+from tests.support.notifiers import notifier  # noqa: F401 - imported by the tests from here
 from tests.support.receivers import WebhookReceiver
 from tests.unit.conftest import config, make_rule  # noqa: F401 - the same fixtures as the unit tests
 
@@ -16,12 +16,6 @@ from tests.unit.conftest import config, make_rule  # noqa: F401 - the same fixtu
 def receiver():
     with WebhookReceiver() as hook:
         yield hook
-
-
-def notifier(rule, index: int = 0):
-    """The rule's ``index``-th notifier, built as the daemon builds it."""
-    target = rule.alerts[index]
-    return get(target.name)(rule, target.options)
 
 
 def alert_for(rule, *docs: dict, subject: str = "Subject", body: str = "Body text") -> Alert:

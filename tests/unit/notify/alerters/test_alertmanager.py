@@ -11,8 +11,9 @@ import responses
 
 from logalert.errors import ConfigError, DeliveryError
 from logalert.model import Alert, Match
-from logalert.notify.alerters import alertmanager, get
+from logalert.notify.alerters import alertmanager
 from logalert.notify.alerters.alertmanager import AlertmanagerAlerter
+from tests.support.notifiers import notifier as _alerter
 
 from ...conftest import at
 
@@ -37,11 +38,6 @@ def _rule(make_rule, extra: str = "", base: str = BASE):
 @pytest.fixture(autouse=True)
 def frozen_clock(monkeypatch):
     monkeypatch.setattr(alertmanager, "now", lambda: NOW)
-
-
-def _alerter(rule):
-    target = rule.alerts[0]
-    return get(target.name)(rule, target.options)
 
 
 def _alert(rule, *docs, key=(), subject="Disk full on web-1", body="the body"):

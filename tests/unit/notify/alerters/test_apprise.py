@@ -15,9 +15,9 @@ import responses
 
 from logalert.errors import ConfigError, DeliveryError
 from logalert.model import Alert
-from logalert.notify.alerters import get
 from logalert.notify.alerters.apprise import AppriseAlerter
 from logalert.rules import load_rule
+from tests.support.notifiers import notifier as _alerter
 
 HOOK = "json://hooks.example.com/alerts/TOKENa1b2c3d4"
 HOOK_HTTP = "http://hooks.example.com/alerts/TOKENa1b2c3d4"
@@ -29,11 +29,6 @@ RULE = "name: r\ntype: any\nindex: x\nalert: [apprise]\n"
 
 def _rule(make_rule, extra: str):
     return make_rule(RULE + extra)
-
-
-def _alerter(rule):
-    target = rule.alerts[0]
-    return get(target.name)(rule, target.options)
 
 
 def _alert(rule, alert_id="a1", subject="Error!!", body="occur error on some components!"):

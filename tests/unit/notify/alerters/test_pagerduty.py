@@ -11,8 +11,8 @@ import responses
 
 from logalert.errors import ConfigError, DeliveryError
 from logalert.model import Alert, Match
-from logalert.notify.alerters import get
 from logalert.notify.alerters.pagerduty import PagerDutyAlerter, alert_key
+from tests.support.notifiers import notifier as _alerter
 
 from ...conftest import at
 
@@ -30,11 +30,6 @@ pagerduty_service_key: {KEY}
 
 def _rule(make_rule, extra: str = ""):
     return make_rule(BASE + textwrap.dedent(extra))
-
-
-def _alerter(rule):
-    target = rule.alerts[0]
-    return get(target.name)(rule, target.options)
 
 
 def _alert(rule, *docs, key=(), subject="Disk full on web-1", body="the body"):

@@ -10,9 +10,9 @@ import responses
 
 from logalert.errors import DeliveryError
 from logalert.model import Alert
-from logalert.notify.alerters import get
 from logalert.notify.alerters.slack import SlackAlerter
 from logalert.rules import load_rule
+from tests.support.notifiers import notifier as _alerter
 
 from ...conftest import FIXTURES
 
@@ -23,11 +23,6 @@ SEED_URL = "https://hooks.slack.com/services/XXXXX/YYYYY/ZZZZZ"
 def seed(config):
     rule, _ = load_rule(str(FIXTURES / "seed_rule.yaml"), config)
     return rule
-
-
-def _alerter(rule):
-    target = rule.alerts[0]
-    return get(target.name)(rule, target.options)
 
 
 def _alert(rule, body="occur error on some components!"):
