@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import time
 import uuid
 from pathlib import Path
 from typing import Any, Mapping
@@ -91,6 +92,18 @@ def real_answers(engines):
     out: list[Any] = []
     for start in range(0, len(searches), 100):
         out.extend(real.msearch(searches[start:start + 100]))
+    # An item the engine failed under load (a busy search queue on a small CI machine) is
+    # not a refusal: ask again alone, so "refused" means the engine rejects the query each time.
+    for i, answer in enumerate(out):
+        for pause in (0.0, 0.3):
+            if not isinstance(answer, EngineError):
+                break
+            time.sleep(pause)
+            try:
+                answer = real.search(*searches[i])
+            except EngineError as exc:
+                answer = exc
+        out[i] = answer
     return dict(zip([c[0] for c in QUERIES] + [c[0] for c in AGGS], out))
 
 
@@ -130,7 +143,7 @@ def test_aggregation(engines, real_answers, case):
         mine = "refused"
     answer = real_answers[name]
     expected = "refused" if isinstance(answer, EngineError) else dict(answer.aggregations)
-    assert mine == expected
+    assert mine == expected, f"engine: {answer}" if isinstance(answer, EngineError) else None
     FIGURES["agree"] += 1
 
 
