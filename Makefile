@@ -6,7 +6,7 @@ ENGINE ?= opensearch
 PORT   ?= 9200
 ENGINE_SH := tools/$(if $(filter elasticsearch,$(ENGINE)),elasticsearch-engine,search-engine)/engine.sh
 
-.PHONY: install test test-unit test-integration test-es engine-up engine-down demo validate bench soak clean
+.PHONY: install test test-unit test-integration test-es test-matrix engine-up engine-down demo validate bench soak clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,13 @@ test-unit: install
 # logalert's integration tests against official Elasticsearch 9.2 (embedded, Java 25).
 test-es: install
 	LOGALERT_TEST_ENGINE=elasticsearch $(PY) -m pytest tests/integration --ignore=tests/integration/test_engine_smoke.py
+
+# The integration suite (with LOGALERT_TEST_MATRIX=1: the slow connection cases too) on every
+# embedded engine version, one after another: OpenSearch 2.19 and 3.x, Elasticsearch 8.17 and 9.2;
+# a table of figures per engine at the end. MATRIX_ENGINES="opensearch:3 elasticsearch:7" picks
+# others, MATRIX_TESTS="tests/integration/engine" a part of the suite.
+test-matrix: install
+	PY=$(PY) bash tools/test-matrix/run.sh
 
 engine-up:
 	LOGALERT_ENGINE_PORT=$(PORT) bash $(ENGINE_SH) up

@@ -1,9 +1,11 @@
 """Fixtures for tests that run against a real search engine.
 
 ``engine_url`` (session): ``$LOGALERT_TEST_ES_URL`` when set; otherwise it
-starts the embedded single-node OpenSearch with ``tools/search-engine/engine.sh
-up`` on ``$LOGALERT_TEST_ENGINE_PORT`` (default 9250) and stops it at the end
-of the session, but only when this fixture started it. It never skips: when no
+starts the embedded single-node engine that ``$LOGALERT_TEST_ENGINE`` and
+``$LOGALERT_TEST_ENGINE_VERSION`` pick (OpenSearch 2.19 by default, with
+``tools/search-engine/engine.sh up``) on ``$LOGALERT_TEST_ENGINE_PORT`` (default
+9250 for OpenSearch 2, 9254 for 3; 9260 for Elasticsearch 9, 9264 for 8, 9266
+for 7) and stops it at the end of the session, but only when this fixture started it. It never skips: when no
 engine can be had the tests fail with the engine's log tail.
 
 Every test under ``tests/integration`` is marked ``integration``.
@@ -26,13 +28,22 @@ if str(ROOT) not in sys.path:
 
 from tests.support.efk import delete_index_templates, delete_indices, make_client  # noqa: E402
 
-# LOGALERT_TEST_ENGINE picks the embedded engine: opensearch (default) or elasticsearch.
+# LOGALERT_TEST_ENGINE picks the embedded engine: opensearch (default) or elasticsearch;
+# LOGALERT_TEST_ENGINE_VERSION its major version (engine.sh's LOGALERT_ENGINE_VERSION):
+# opensearch 2 (2.19, default) or 3 (3.x); elasticsearch 9 (9.2, default), 8 (8.17) or 7 (7.17).
+# Each version has its own default port, so two versions can run side by side.
 ENGINE = os.environ.get("LOGALERT_TEST_ENGINE", "opensearch").strip() or "opensearch"
 ENGINE_DIRS = {"opensearch": "search-engine", "elasticsearch": "elasticsearch-engine"}
 if ENGINE not in ENGINE_DIRS:
     raise pytest.UsageError(f"LOGALERT_TEST_ENGINE={ENGINE!r}: use opensearch or elasticsearch")
+ENGINE_PORTS = {"opensearch": {"2": "9250", "3": "9254"},
+                "elasticsearch": {"9": "9260", "8": "9264", "7": "9266"}}[ENGINE]
+ENGINE_VERSION = os.environ.get("LOGALERT_TEST_ENGINE_VERSION", "").strip() or next(iter(ENGINE_PORTS))
+if ENGINE_VERSION not in ENGINE_PORTS:
+    raise pytest.UsageError(f"LOGALERT_TEST_ENGINE_VERSION={ENGINE_VERSION!r} for {ENGINE}: use "
+                            + " or ".join(ENGINE_PORTS))
 ENGINE_SH = ROOT / "tools" / ENGINE_DIRS[ENGINE] / "engine.sh"
-DEFAULT_PORT = {"opensearch": "9250", "elasticsearch": "9260"}[ENGINE]
+DEFAULT_PORT = ENGINE_PORTS[ENGINE_VERSION]
 HERE = Path(__file__).resolve().parent
 # First start builds the engine and may resolve ~80 MB of jars from Maven Central.
 ENGINE_UP_TIMEOUT_S = 900
@@ -52,6 +63,7 @@ def pytest_collection_modifyitems(config, items):
 def _engine_env(port: str) -> dict[str, str]:
     env = dict(os.environ)
     env["LOGALERT_ENGINE_PORT"] = port
+    env["LOGALERT_ENGINE_VERSION"] = ENGINE_VERSION
     return env
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Single-node OpenSearch 2.19 in one JVM, built from Maven Central jars.
+# Single-node OpenSearch (2.19.6 by default, or 3.9.0) in one JVM, built from Maven Central jars.
 # A test engine for logalert's integration suite (no Docker needed).
 #
 #   engine.sh up       build if needed, start, wait for yellow/green, print the URL
@@ -8,12 +8,16 @@
 #   engine.sh logs     print the tail of the engine's logs
 #
 # Environment:
+#   LOGALERT_ENGINE_VERSION    2 (default: 2.19.6, Java 17+) or 3 (3.9.0, Java 21+): the Maven profile osN,
+#                              built into target/ (2) or target-3/ (3)
 #   LOGALERT_ENGINE_PORT       HTTP port on 127.0.0.1 (default 9200)
-#   LOGALERT_ENGINE_HOME       state dir: pid file, data, logs (default tools/search-engine/.run-$PORT)
+#   LOGALERT_ENGINE_HOME       state dir: pid file, data, logs (default tools/search-engine/.run-$PORT,
+#                              .run-v3-$PORT for 3)
 #   LOGALERT_ENGINE_TIMEOUT    seconds to wait for the cluster to be ready (default 120)
 #   LOGALERT_ENGINE_JAVA_OPTS  extra JVM options (default heap: -Xms512m -Xmx1g)
 #   LOGALERT_ENGINE_KEEP_DATA  1: up and down keep the data folder (outage tests restart with data)
-#   JAVA_HOME                  Java 17+ to use (default: java on PATH)
+#   JAVA_HOME                  Java 17+ (21+ for 3) to use (default: java on PATH; for 3, when that is
+#                              older than 21: /usr/lib/jvm/temurin-25-jdk-amd64)
 set -euo pipefail
 
 SELF_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
@@ -22,14 +26,19 @@ if ! [[ "$PORT" =~ ^[0-9]+$ ]] || (( PORT < 1 || PORT > 65535 )); then
     echo "engine.sh: invalid LOGALERT_ENGINE_PORT '$PORT' (want 1-65535)" >&2
     exit 2
 fi
-RUN_HOME="${LOGALERT_ENGINE_HOME:-$SELF_DIR/.run-$PORT}"
+VERSION="${LOGALERT_ENGINE_VERSION:-2}"
+case "$VERSION" in
+    2) JAVA_MIN=17; TARGET="$SELF_DIR/target"; RUN_DEFAULT="$SELF_DIR/.run-$PORT" ;;
+    3) JAVA_MIN=21; TARGET="$SELF_DIR/target-3"; RUN_DEFAULT="$SELF_DIR/.run-v3-$PORT" ;;
+    *) echo "engine.sh: LOGALERT_ENGINE_VERSION=$VERSION: use 2 (OpenSearch 2.19) or 3 (OpenSearch 3.x)" >&2; exit 2 ;;
+esac
+RUN_HOME="${LOGALERT_ENGINE_HOME:-$RUN_DEFAULT}"
 PID_FILE="$RUN_HOME/engine.pid"
 ENGINE_LOG="$RUN_HOME/logs/engine.log"
 CONSOLE_LOG="$RUN_HOME/logs/console.log"
 URL="http://127.0.0.1:$PORT"
 TIMEOUT="${LOGALERT_ENGINE_TIMEOUT:-120}"
 MAIN_CLASS="dev.logalert.engine.EmbeddedEngine"
-TARGET="$SELF_DIR/target"
 BUILD_STAMP="$TARGET/.engine-build-stamp"
 
 say() { echo "engine.sh: $*"; }
@@ -85,29 +94,47 @@ log_tail() {
     fi
 }
 
+java_major() {
+    local version major
+    version="$("$1" -version 2>&1 | sed -n 's/.*version "\([^"]*\)".*/\1/p' | head -n1)"
+    major="${version%%.*}"
+    if [[ "$major" == "1" ]]; then major="$(echo "$version" | cut -d. -f2)"; fi
+    echo "$major"
+}
+
+# Sets JAVA (and JAVA_HOME for mvn): JAVA_HOME, else java on PATH; OpenSearch 3 falls back to the
+# Temurin 25 JDK when those are older than 21.
 find_java() {
+    local major
     if [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]]; then
         JAVA="$JAVA_HOME/bin/java"
     elif command -v java >/dev/null 2>&1; then
         JAVA="$(command -v java)"
     else
-        err "Java not found. Install a JDK 17 or newer (Debian: apt-get install openjdk-17-jdk-headless) or set JAVA_HOME."
+        JAVA=""
+    fi
+    major="$([[ -n "$JAVA" ]] && java_major "$JAVA" || true)"
+    if (( JAVA_MIN > 17 )) && ! { [[ "$major" =~ ^[0-9]+$ ]] && (( major >= JAVA_MIN )); } \
+        && [[ -x /usr/lib/jvm/temurin-25-jdk-amd64/bin/java ]]; then
+        JAVA=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java
+        major="$(java_major "$JAVA")"
+    fi
+    if [[ -z "$JAVA" ]]; then
+        err "Java not found. Install a JDK $JAVA_MIN or newer (Debian: apt-get install openjdk-17-jdk-headless for OpenSearch 2) or set JAVA_HOME."
         exit 1
     fi
-    local version major
-    version="$("$JAVA" -version 2>&1 | sed -n 's/.*version "\([^"]*\)".*/\1/p' | head -n1)"
-    major="${version%%.*}"
-    if [[ "$major" == "1" ]]; then major="$(echo "$version" | cut -d. -f2)"; fi
-    if ! [[ "$major" =~ ^[0-9]+$ ]] || (( major < 17 )); then
-        err "Java 17 or newer is needed, found '$version' at $JAVA. Install openjdk-17-jdk-headless or set JAVA_HOME."
+    if ! [[ "$major" =~ ^[0-9]+$ ]] || (( major < JAVA_MIN )); then
+        err "OpenSearch $VERSION needs Java $JAVA_MIN or newer, found '$major' at $JAVA. Set JAVA_HOME to a JDK $JAVA_MIN+ (/usr/lib/jvm/temurin-25-jdk-amd64 on these machines)."
         exit 1
     fi
+    JAVA_HOME="$(dirname "$(dirname "$(readlink -f "$JAVA")")")"
+    export JAVA_HOME
 }
 
 needs_build() {
     [[ -f "$BUILD_STAMP" ]] || return 0
     [[ -f "$TARGET/classes/dev/logalert/engine/EmbeddedEngine.class" ]] || return 0
-    compgen -G "$TARGET/dependency/opensearch-2*.jar" >/dev/null || return 0
+    compgen -G "$TARGET/dependency/opensearch-$VERSION.*.jar" >/dev/null || return 0
     [[ -n "$(find "$SELF_DIR/pom.xml" "$SELF_DIR/src" -newer "$BUILD_STAMP" -print -quit)" ]] && return 0
     return 1
 }
@@ -117,12 +144,12 @@ build() {
         err "Maven (mvn) not found; it is needed to fetch the OpenSearch jars and build the engine. Install it (Debian: apt-get install maven)."
         exit 1
     fi
-    say "building the engine (mvn package; the first build resolves the OpenSearch jars into ~/.m2) ..."
+    say "building the OpenSearch $VERSION engine (mvn -Pos$VERSION package; the first build resolves the jars into ~/.m2) ..."
     local started=$SECONDS build_log
     build_log="$(mktemp)"
     rm -rf "$TARGET/dependency" "$BUILD_STAMP"
-    if ! (cd "$SELF_DIR" && mvn -q -B package -DskipTests) >"$build_log" 2>&1; then
-        err "build failed (mvn -q -B package in $SELF_DIR):"
+    if ! (cd "$SELF_DIR" && mvn -q -B "-Pos$VERSION" package -DskipTests) >"$build_log" 2>&1; then
+        err "build failed (mvn -q -B -Pos$VERSION package in $SELF_DIR):"
         tail -n 60 "$build_log" >&2
         rm -f "$build_log"
         exit 1
@@ -228,7 +255,7 @@ cmd_up() {
     ) >>"$CONSOLE_LOG" 2>&1 </dev/null &
     pid=$!
     echo "$pid" >"$PID_FILE"
-    say "starting OpenSearch (pid $pid, home $RUN_HOME) ..."
+    say "starting OpenSearch $VERSION (pid $pid, home $RUN_HOME) ..."
     wait_ready "$pid"
     say "ready at $URL in $((SECONDS - started)) s (pid $pid)"
     echo "$URL"

@@ -47,6 +47,21 @@ ENGINE = os.environ.get("LOGALERT_TEST_ENGINE", "opensearch").strip() or "opense
 QUERIES = cases.query_cases()
 AGGS = cases.agg_cases()
 FIGURES: dict[str, int] = {"agree": 0, "refused": 0, "decisions": 0}
+# When the engine answered the query cases (real_answers): the evaluator's "now" from then on,
+# so date math such as now-30m means the same instant to both, however slow the run is.
+ASKED_AT: list[dt.datetime] = []
+
+
+def _offline_now() -> dt.datetime:
+    return ASKED_AT[-1] if ASKED_AT else dt.datetime.now(dt.timezone.utc)
+
+
+def _xfail_opensearch3_percentiles(real: Backend, uses_percentiles: bool) -> None:
+    """A known difference: OpenSearch 3.x (t-digest 3.3) answers a percentile of a few values
+    with the nearest value (the minimum below rank 1, the maximum above n - 1), where 2.x
+    interpolates; the evaluator follows 2.x. Called only once the answers differ."""
+    if uses_percentiles and real.flavor == "opensearch" and real.major >= 3:
+        pytest.xfail("OpenSearch 3 percentiles of few values: nearest value, not 2.x's interpolation")
 
 
 class FixedPool(Pool):
@@ -69,7 +84,7 @@ def _load(backend: Backend, name: str, docs: Mapping[str, Mapping[str, Any]], ma
 @pytest.fixture(scope="module")
 def engines(engine_url, engine):
     real = connect(engine_options(engine_url))
-    offline = InProcessBackend(semantics=ENGINE)
+    offline = InProcessBackend(semantics=ENGINE, clock=_offline_now)
     tag = uuid.uuid4().hex[:8]
     names = {"dyn": f"diff-dyn-{tag}", "typed": f"diff-typed-{tag}", "series": f"diff-series-{tag}"}
     docs = cases.corpus(NOW)
@@ -90,6 +105,7 @@ def real_answers(engines):
     searches = [(names[key], {"query": query, "size": 100, "_source": False}) for _, key, query in QUERIES]
     searches += [(names[key], body) for _, key, body in AGGS]
     out: list[Any] = []
+    ASKED_AT.append(dt.datetime.now(dt.timezone.utc))
     for start in range(0, len(searches), 100):
         out.extend(real.msearch(searches[start:start + 100]))
     # An item the engine failed under load (a busy search queue on a small CI machine) is
@@ -143,6 +159,8 @@ def test_aggregation(engines, real_answers, case):
         mine = "refused"
     answer = real_answers[name]
     expected = "refused" if isinstance(answer, EngineError) else dict(answer.aggregations)
+    if mine != expected:
+        _xfail_opensearch3_percentiles(engines[0], "percentiles" in json.dumps(body))
     assert mine == expected, f"engine: {answer}" if isinstance(answer, EngineError) else None
     FIGURES["agree"] += 1
 
@@ -228,6 +246,8 @@ def test_rule_type(engines, tmp_path, name):
         assert [p.requests for p in plans[1:]] == [plans[0].requests]
         for plan in plans:
             plan.answers = batch.execute([(plan.backend, plan.requests)])[0]
+        if [_answer_view(a) for a in plans[1].answers] != [_answer_view(a) for a in plans[0].answers]:
+            _xfail_opensearch3_percentiles(real, RULES[name].get("metric_agg_type") == "percentiles")
         assert [_answer_view(a) for a in plans[1].answers] == [_answer_view(a) for a in plans[0].answers]
         results = [r.finish(p) for r, p in zip(runners, plans)]
         assert [r.error for r in results] == [None, None]

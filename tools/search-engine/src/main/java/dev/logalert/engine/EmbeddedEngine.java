@@ -1,6 +1,5 @@
 package dev.logalert.engine;
 
-import org.opensearch.cluster.service.ClusterService;
 import org.opensearch.common.settings.Settings;
 import org.opensearch.env.Environment;
 import org.opensearch.node.InternalSettingsPreparer;
@@ -12,7 +11,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -20,6 +18,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A single-node OpenSearch started inside this JVM from Maven Central jars.
+ *
+ * <p>The version-specific part (Node constructor, plugin class names) is in
+ * {@code VersionedNode}, one per major version under src/os2/java and src/os3/java.
  *
  * <p>It is a test engine for logalert's integration suite, not a production
  * server: no bootstrap checks, no security manager, bound to 127.0.0.1 only.
@@ -31,28 +32,10 @@ import java.util.concurrent.TimeUnit;
  */
 public final class EmbeddedEngine {
 
-    /** Plugins loaded from the classpath; each one is required. */
-    static final List<String> PLUGIN_CLASSES = List.of(
-        "org.opensearch.transport.Netty4Plugin",              // HTTP + transport (netty4)
-        "org.opensearch.painless.PainlessPlugin",             // painless scripts
-        "org.opensearch.analysis.common.CommonAnalysisPlugin", // standard analyzers/filters
-        "org.opensearch.index.mapper.MapperExtrasPlugin",     // scaled_float, token_count, ...
-        "org.opensearch.index.reindex.ReindexPlugin"          // _delete_by_query, _reindex
-    );
+    /** Plugins loaded from the classpath; each one is required (they differ between 2.x and 3.x). */
+    static final List<String> PLUGIN_CLASSES = VersionedNode.PLUGIN_CLASSES;
 
     private EmbeddedEngine() {
-    }
-
-    /** Makes the protected plugin-taking constructor of {@link Node} reachable. */
-    static final class ClasspathNode extends Node {
-        ClasspathNode(Environment environment, Collection<Class<? extends Plugin>> plugins) {
-            super(environment, plugins, true);
-        }
-
-        @Override
-        protected void configureNodeAndClusterIdStateListener(ClusterService clusterService) {
-            // Embedded: skip the listener that feeds node/cluster ids into the log4j pattern.
-        }
     }
 
     public static void main(String[] args) {
@@ -128,7 +111,7 @@ public final class EmbeddedEngine {
 
         final Node node;
         try {
-            node = new ClasspathNode(environment, plugins);
+            node = VersionedNode.create(environment, plugins);
             node.start();
         } catch (Throwable t) {
             System.err.println("FATAL: OpenSearch node failed to start: " + t);
