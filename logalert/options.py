@@ -54,6 +54,17 @@ BOOLEAN: Mapping[str, Any] = {"type": "boolean"}
 INTEGER: Mapping[str, Any] = {"type": "integer"}
 PORT: Mapping[str, Any] = {"type": "integer", "minimum": 1, "maximum": 65535}
 STRINGS: Mapping[str, Any] = {"type": "array", "items": {"type": "string"}}
+# es_hosts: ``host`` or ``host:port`` (IPv6 in brackets), as a list or comma-separated (as
+# ElastAlert2's ES_HOSTS variable, here LOGALERT_ES_HOSTS).
+_NODE = r"(?:\[[0-9A-Fa-f:.]+\]|[^\s,:/\[\]]+)(?::[0-9]{1,5})?"
+HOSTS: Mapping[str, Any] = {
+    "description": "cluster nodes as host or host:port (default port: es_port)",
+    "errorMessage": "must be a list of host or host:port, e.g. [es1.example.com, 'es2.example.com:9201']",
+    "anyOf": [
+        {"type": "string", "pattern": rf"^\s*{_NODE}(?:\s*,\s*{_NODE})*\s*$"},
+        {"type": "array", "minItems": 1, "items": {"type": "string", "pattern": rf"^\s*{_NODE}\s*$"}},
+    ],
+}
 
 
 class _NoDefault:
@@ -130,7 +141,12 @@ OPTIONS: tuple[Option, ...] = (
     Option("client_key", STRING, scope=_CONNECTION, inherited=True, connection=True),
     Option("es_username", STRING, scope=_CONNECTION, inherited=True, connection=True),
     Option("es_password", STRING, scope=_CONNECTION, inherited=True, connection=True, secret=True),
-    Option("es_api_key", STRING, scope=_CONNECTION, inherited=True, connection=True, secret=True),
+    Option("es_api_key", STRING, scope=_CONNECTION, inherited=True, connection=True, secret=True,
+           description="sent as 'Authorization: ApiKey VALUE' (base64 id:key); wins over es_bearer and es_password"),
+    Option("es_bearer", STRING, scope=_CONNECTION, inherited=True, connection=True, secret=True,
+           description="sent as 'Authorization: Bearer VALUE'; wins over es_username/es_password"),
+    Option("es_hosts", HOSTS, scope=_CONNECTION, inherited=True, connection=True,
+           description="more nodes of the same cluster, tried in order after es_host:es_port when one is down"),
     Option("es_url_prefix", STRING, scope=_CONNECTION, inherited=True, connection=True),
     Option("es_conn_timeout", {"type": "number", "exclusiveMinimum": 0}, 20, _CONNECTION,
            inherited=True, connection=True, description="seconds per engine request"),
@@ -262,7 +278,7 @@ RULE_REQUIRED: tuple[str, ...] = ("name", "type", "index", "alert")
 # Secret options of ElastAlert alerters logalert does not have: not accepted (they warn
 # as unknown), but a carried-over rule may still hold them, so their values are masked.
 FOREIGN_SECRETS = frozenset({
-    "es_bearer", "smtp_password", "http_post_url", "http_post2_url", "webhook_url",
+    "smtp_password", "http_post_url", "http_post2_url", "webhook_url",
     "ms_teams_webhook_url", "teams_webhook_url", "pagerduty_service_key", "opsgenie_key",
     "telegram_bot_token", "mattermost_webhook_url", "discord_webhook_url", "google_chat_webhook_url",
 })

@@ -29,6 +29,7 @@ SECRET_SUFFIXES = registry.SECRET_SUFFIXES
 _lock = threading.Lock()
 _secrets: set[str] = set()
 _declared: set[str] = set()
+_sources: dict[str, str] = {}  # a secret's value -> the file it was read from
 _local = threading.local()
 
 
@@ -77,6 +78,33 @@ def register_options(options: Mapping[str, Any]) -> None:
     for key, value in options.items():
         if isinstance(key, str) and is_secret(key):
             register(value)
+    # A value read from a secret file (es_password_file) remembers its file: ``fresh``
+    # reads it again, so a fixed or rotated secret needs no restart.
+    for option in registry.OPTIONS:
+        path, value = options.get(option.name), options.get(option.fills) if option.fills else None
+        if isinstance(path, str) and path and isinstance(value, str) and value:
+            with _lock:
+                _sources[value] = path
+
+
+def fresh(value: Any) -> Any:
+    """The current content of the secret file ``value`` was read from (registered as a
+    secret), else ``value``. The engine connection calls it on each connect, so a
+    Kubernetes Secret rotated or a typo fixed in the file is used at the next retry."""
+    with _lock:
+        path = _sources.get(value) if isinstance(value, str) else None
+    if path is None:
+        return value
+    try:
+        with open(path, encoding="utf-8") as handle:
+            current = handle.read().strip()
+    except OSError:
+        return value  # the file went away: keep what was read at start
+    register(current)
+    if current != value:
+        with _lock:
+            _sources[current] = path
+    return current
 
 
 def mask(text: str) -> str:

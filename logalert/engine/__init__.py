@@ -10,10 +10,9 @@ from __future__ import annotations
 import threading
 from typing import Any, Mapping
 
-import requests
-
+from logalert.engine import connection
 from logalert.engine.base import Backend, Refused
-from logalert.engine.results import BulkItem, BulkResult, Hit, SearchResult, engine_reason
+from logalert.engine.results import BulkItem, BulkResult, Hit, SearchResult
 from logalert.errors import EngineError
 
 __all__ = ["CONNECTION_OPTIONS", "Backend", "BulkItem", "BulkResult", "EngineError", "Hit", "Pool", "Refused",
@@ -27,116 +26,89 @@ _DEFAULTS = defaults(BY_NAME[name] for name in CONNECTION_OPTIONS)
 
 
 def describe_target(options: Mapping[str, Any]) -> str:
-    """``https://host:9200/prefix`` without credentials, for messages."""
+    """``https://host:9200/prefix`` without credentials, for messages (``es_host``; with
+    ``es_hosts``, how many more nodes may answer)."""
     options = {**_DEFAULTS, **options}
-    scheme = "https" if options.get("use_ssl") else "http"
-    prefix = (options.get("es_url_prefix") or "").strip("/")
-    return f"{scheme}://{options['es_host']}:{options['es_port']}" + (f"/{prefix}" if prefix else "")
-
-
-def _auth(options: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if options.get("es_username"):
-        out["http_auth"] = (options["es_username"], options.get("es_password") or "")
-    if options.get("es_api_key"):
-        out["api_key"] = options["es_api_key"]
-    return out
-
-
-def _probe(options: Mapping[str, Any]) -> dict[str, Any]:
-    options = {**_DEFAULTS, **options}
-    url = describe_target(options) + "/"
-    headers = {"accept": "application/json"}
-    auth = None
-    if options.get("es_api_key"):
-        headers["authorization"] = f"ApiKey {options['es_api_key']}"
-    elif options.get("es_username"):
-        auth = (options["es_username"], options.get("es_password") or "")
-    verify: Any = options["verify_certs"]
-    if verify and options.get("ca_certs"):
-        verify = options["ca_certs"]
-    cert = (options["client_cert"], options["client_key"]) if options.get("client_cert") and options.get("client_key") else options.get("client_cert")
-    try:
-        response = requests.get(url, headers=headers, auth=auth, verify=verify, cert=cert,
-                                timeout=float(options["es_conn_timeout"]))
-    except requests.RequestException as exc:
-        raise EngineError(f"cannot reach the search engine at {describe_target(options)}",
-                          reason=type(exc).__name__ + ": " + str(exc).split("(Caused by")[-1].strip(" )")[:200],
-                          unreachable=True) from None
-    if response.status_code in (401, 403):
-        raise EngineError(f"the search engine at {describe_target(options)} refused our credentials (HTTP {response.status_code})",
-                          reason=engine_reason(_json(response)), unreachable=True)
-    if response.status_code >= 400:
-        raise EngineError(f"GET / on {describe_target(options)} answered HTTP {response.status_code}",
-                          reason=engine_reason(_json(response)), unreachable=True)
-    body = _json(response)
-    if not isinstance(body, dict) or "version" not in body:
-        raise EngineError(f"{describe_target(options)} does not look like Elasticsearch or OpenSearch", unreachable=True)
-    return body
-
-
-def _json(response: requests.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return response.text[:300]
+    all_nodes = connection.nodes(options)
+    more = f" (+{len(all_nodes) - 1} more in es_hosts)" if len(all_nodes) > 1 else ""
+    return connection.node_url(options, all_nodes[0]) + more
 
 
 def connect(options: Mapping[str, Any]) -> Backend:
-    """Probe the engine and build the matching backend; raises EngineError."""
+    """Probe the engine and build the matching backend; raises EngineError.
+
+    The probe asks the nodes in order (``es_host``, then ``es_hosts``) and the client
+    gets them all, the one that answered first: a node that goes down later is skipped
+    by the client's own failover (one retry per other node, on connection errors only;
+    a timeout is not retried, as the request may have been done)."""
     options = {**_DEFAULTS, **options}
-    info = _probe(options)
+    creds = connection.credentials(options)
+    info, first = connection.probe(options, creds)
     distribution = info.get("version", {}).get("distribution", "elasticsearch")
     major = int(str(info["version"].get("number", "0")).split(".")[0] or 0)
     timeout = float(options["es_conn_timeout"])
     label = describe_target(options)
-    common = {
-        "verify_certs": bool(options["verify_certs"]),
-        "ca_certs": options.get("ca_certs"),
-        "client_cert": options.get("client_cert"),
-        "client_key": options.get("client_key"),
-    }
+    ordered = [first] + [node for node in connection.nodes(options) if node != first]
+    connection.warn_unverified(options, [connection.node_url(options, node) for node in ordered])
+    retries = len(ordered) - 1
     if distribution == "opensearch" or major < 8:
         import opensearchpy
 
         from logalert.engine.opensearch import OpenSearchBackend
 
+        kwargs: dict[str, Any] = {"use_ssl": bool(options.get("use_ssl")), "timeout": timeout,
+                                  "max_retries": retries, "retry_on_status": (), "ssl_show_warn": False,
+                                  **connection.tls_kwargs(options)}
+        if creds.basic:
+            kwargs["http_auth"] = creds.basic
+        if creds.header:  # opensearch-py has no api_key argument: the header is the same
+            kwargs["headers"] = {"authorization": creds.header}
         client = opensearchpy.OpenSearch(
-            hosts=[{"host": options["es_host"], "port": int(options["es_port"]),
-                    "url_prefix": options.get("es_url_prefix") or ""}],
-            use_ssl=bool(options.get("use_ssl")), timeout=timeout, max_retries=0,
-            ssl_show_warn=False, **{k: v for k, v in common.items() if v is not None}, **_auth(options),
-        )
-        return OpenSearchBackend(client, info, label)
+            hosts=[{"host": host, "port": port, "url_prefix": connection.prefix(options)} for host, port in ordered],
+            **kwargs)
+        return OpenSearchBackend(client, info, label, credentials=creds.option)
 
     import elasticsearch
 
     from logalert.engine.elasticsearch import ElasticsearchBackend
 
-    auth = _auth(options)
-    es_kwargs: dict[str, Any] = {"request_timeout": timeout, "max_retries": 0}
-    if "http_auth" in auth:
-        es_kwargs["basic_auth"] = auth["http_auth"]
-    if "api_key" in auth:
-        es_kwargs["api_key"] = auth["api_key"]
+    es_kwargs: dict[str, Any] = {"request_timeout": timeout, "max_retries": retries, "retry_on_status": ()}
+    if creds.basic:
+        es_kwargs["basic_auth"] = creds.basic
+    elif creds.option == connection.API_KEY:
+        es_kwargs["api_key"] = creds.header.removeprefix("ApiKey ") if creds.header else None
+    elif creds.option == connection.BEARER:
+        es_kwargs["bearer_auth"] = creds.header.removeprefix("Bearer ") if creds.header else None
     if options.get("use_ssl"):
-        es_kwargs.update({k: v for k, v in common.items() if v is not None})
-    client = elasticsearch.Elasticsearch(label, **es_kwargs)
-    return ElasticsearchBackend(client, info, label)
+        es_kwargs.update(connection.tls_kwargs(options), ssl_show_warn=False)
+    client = elasticsearch.Elasticsearch([connection.node_url(options, node) for node in ordered], **es_kwargs)
+    backend = ElasticsearchBackend(client, info, label)
+    backend.credentials = creds.option
+    return backend
 
 
 class Pool:
     """Backends shared by rules that use the same engine settings. A failed probe is not
     cached: the next run tries again, so an engine that is down at start-up is picked up
-    when it comes back."""
+    when it comes back; nor is a backend the engine answered 401 (``stale``): a rotated
+    password is read again from its file."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._backends: dict[tuple[Any, ...], Backend] = {}
 
     def get(self, key: tuple[Any, ...], options: Mapping[str, Any]) -> Backend:
+        key = tuple(tuple(v) if isinstance(v, list) else v for v in key)  # es_hosts may be a list
         with self._lock:
             backend = self._backends.get(key)
+            if backend is not None and getattr(backend, "stale", False):
+                # It was refused its credentials: connect again, with the secret files read again.
+                del self._backends[key]
+                stale, backend = backend, None
+            else:
+                stale = None
+        if stale is not None:
+            stale.close()
         if backend is not None:
             return backend
         backend = connect(options)

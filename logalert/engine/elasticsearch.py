@@ -9,6 +9,7 @@ import elastic_transport
 import elasticsearch
 
 from logalert.engine.base import Backend, Refused
+from logalert.engine.connection import Unauthorized
 from logalert.errors import EngineError
 
 
@@ -16,6 +17,8 @@ class ElasticsearchBackend(Backend):
     flavor = "elasticsearch"
     pit_open_path = "_pit"
     pit_id_key = "id"
+    credentials = ""  # the option to check on a 401 (set by connect)
+    stale = False  # set on a 401: the pool connects afresh
 
     def __init__(self, client: elasticsearch.Elasticsearch, info: Mapping[str, Any], label: str):
         super().__init__(info)
@@ -33,6 +36,9 @@ class ElasticsearchBackend(Backend):
         try:
             return self._client.perform_request(method, path, params=params, headers=headers, body=body).body
         except elasticsearch.ApiError as exc:
+            if exc.meta.status == 401:
+                self.stale = True
+                raise Unauthorized(self._label, path.split("?", 1)[0], self.credentials) from None
             raise Refused(f"{method} {path} refused (HTTP {exc.meta.status})", status=int(exc.meta.status),
                           body=exc.body) from None
         except elastic_transport.ConnectionError as exc:

@@ -90,5 +90,6 @@ class Rule:
 
     @property
     def connection(self) -> tuple[Any, ...]:
-        """Identity of the engine this rule talks to; rules sharing it share a client."""
-        return tuple(self.options.get(k) for k in CONNECTION_OPTIONS)
+        """Identity of the engine this rule talks to; rules sharing it share a client
+        (hashable: a list such as es_hosts becomes a tuple)."""
+        return tuple(tuple(v) if isinstance(v, list) else v for v in (self.options.get(k) for k in CONNECTION_OPTIONS))
