@@ -74,10 +74,20 @@ def register(value: Any) -> None:
                 target.add(path)
 
 
+_NESTED_SECRET = ("key", "password", "pass", "token", "secret", "auth")
+
+
 def register_options(options: Mapping[str, Any]) -> None:
     for key, value in options.items():
         if isinstance(key, str) and is_secret(key):
-            register(value)
+            if isinstance(value, Mapping):  # e.g. hive_connection: {hive_apikey: …, hive_host: …}
+                # Only the entries named like a credential: a mapping of headers or payload
+                # fields also holds ordinary words that must stay readable.
+                # A template ("Bearer {{ token }}") is filled in per alert; its text is no secret.
+                register([v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)
+                          and any(word in k.lower() for word in _NESTED_SECRET) and "{{" not in v and "{%" not in v])
+            else:
+                register(value)
     # A value read from a secret file (es_password_file) remembers its file: ``fresh``
     # reads it again, so a fixed or rotated secret needs no restart.
     for option in registry.OPTIONS:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 UTC = dt.timezone.utc
 SPAN_UNITS = ("weeks", "days", "hours", "minutes", "seconds", "milliseconds")
@@ -82,8 +82,11 @@ def parse_cli_time(text: str) -> dt.datetime:
     return parse_iso(text)
 
 
-def parse_doc_time(value: Any, ts_type: str = "iso", ts_format: str | None = None) -> dt.datetime | None:
-    """A document's timestamp in the rule's ``timestamp_type``; None when unreadable."""
+def parse_doc_time(value: Any, ts_type: str = "iso", ts_format: str | None = None,
+                   tz: dt.tzinfo | None = None) -> dt.datetime | None:
+    """A document's timestamp in the rule's ``timestamp_type``; None when unreadable.
+    ``tz`` (query_timezone): the zone of custom-format timestamps that carry none, the
+    zone their query range is written in."""
     if value is None:
         return None
     try:
@@ -92,7 +95,10 @@ def parse_doc_time(value: Any, ts_type: str = "iso", ts_format: str | None = Non
         if ts_type == "unix_ms":
             return dt.datetime.fromtimestamp(float(value) / 1000.0, UTC)
         if ts_type == "custom" and ts_format:
-            return ensure_utc(dt.datetime.strptime(str(value), ts_format))
+            moment = dt.datetime.strptime(str(value), ts_format)
+            if moment.tzinfo is None and tz is not None:
+                moment = moment.replace(tzinfo=tz)
+            return ensure_utc(moment)
         if isinstance(value, (int, float)):
             # A date field mapped by the engine may come back as epoch millis.
             return dt.datetime.fromtimestamp(float(value) / 1000.0, UTC)
@@ -101,22 +107,35 @@ def parse_doc_time(value: Any, ts_type: str = "iso", ts_format: str | None = Non
         return None
 
 
-def format_doc_time(value: dt.datetime, ts_type: str = "iso", ts_format: str | None = None) -> Any:
-    """The form the engine expects in a range query on the rule's timestamp field."""
+def format_doc_time(value: dt.datetime, ts_type: str = "iso", ts_format: str | None = None,
+                    tz: dt.tzinfo | None = None, adjust: Callable[[str, dt.datetime], str] | None = None) -> Any:
+    """The form the engine expects in a range query on the rule's timestamp field.
+    ``tz`` (query_timezone): ISO and custom timestamps are written in that zone (ISO with
+    its offset, the same instant; custom as that zone's wall time). ``adjust``
+    (timestamp_format_expr, custom only): rewrites the formatted text."""
     value = ensure_utc(value)
     if ts_type == "unix":
         return int(value.timestamp())
     if ts_type == "unix_ms":
         return int(value.timestamp() * 1000)
+    local = value.astimezone(tz) if tz is not None else value
     if ts_type == "custom" and ts_format:
-        return value.strftime(ts_format)
-    return iso(value)
+        text = local.strftime(ts_format)
+        return adjust(text, local) if adjust is not None else text
+    return iso_in(local) if tz is not None else iso(value)
 
 
 def iso(value: dt.datetime) -> str:
     """Millisecond ISO 8601 in UTC with a ``Z``: what both engines parse as a date."""
     value = ensure_utc(value)
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def iso_in(value: dt.datetime) -> str:
+    """Millisecond ISO 8601 with the value's own offset (``+03:00``), for query_timezone."""
+    offset = value.strftime("%z") or "+0000"
+    return (value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}"
+            + offset[:3] + ":" + offset[3:5])
 
 
 def pretty_span(delta: dt.timedelta) -> str:

@@ -14,7 +14,7 @@ from typing import Sequence
 
 import logalert
 from logalert import logformat
-from logalert.cli import daemon, rules, ruletest, state, web
+from logalert.cli import daemon, migrate, rules, ruletest, state, web
 from logalert.cli.common import EXIT_ENGINE, EXIT_INVALID, UsageError, err
 from logalert.errors import ConfigError, EngineError
 
@@ -23,7 +23,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="logalert", description="Alerting on logs in Elasticsearch/OpenSearch (ElastAlert rule format).")
     p.add_argument("--version", action="version", version=f"logalert {logalert.__version__}")
     sub = p.add_subparsers(dest="command", required=True)
-    for group in (daemon, web, rules, ruletest, state):
+    for group in (daemon, web, rules, ruletest, state, migrate):
         group.add_parsers(sub)
     return p
 

@@ -124,6 +124,9 @@ def cmd_test_rule(args: argparse.Namespace) -> int:
     report: dict[str, Any] = {"rule": rule.name, "file": rule.file, "type": rule.type,
                               "engine": describe_target(rule.options), "window": [iso(start), iso(end)],
                               "lint": [str(p) for p in linted]}
+    if rule.get("limit_execution"):
+        report["notes"] = [f"limit_execution {rule.get('limit_execution')!r} is not applied by test-rule; "
+                           "the daemon runs this rule only when its cron matches"]
     pool, state = Pool(), MemoryState()
     quiet = _NoRetryPromises()
     delivery_log = logging.getLogger("logalert.notify.delivery")
@@ -193,6 +196,8 @@ def _report(args: argparse.Namespace, report: dict[str, Any], code: int) -> int:
     out(f"window:  {report['window'][0]} .. {report['window'][1]}")
     for line in report["lint"] + report.get("index_warnings", []):
         out(line)
+    for note in report.get("notes", []):
+        out(f"note:    {note}")
     if "error" in report:
         err(f"error:   {report['error']}")
         return code

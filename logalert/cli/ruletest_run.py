@@ -30,7 +30,7 @@ from logalert.rules import Rule
 from logalert.run.runner import RuleRunner
 from logalert.ruletypes.common import term_text
 from logalert.state import MemoryState
-from logalert.timeutil import iso, parse_doc_time
+from logalert.timeutil import iso
 
 MAX_RUNS = 20_000  # per rule and test: a day of documents at run_every 5s
 
@@ -84,7 +84,7 @@ def clock_of(case: Case, rules: list[Rule]) -> dt.datetime:
             raw = lookup(doc, rule.timestamp_field)
             if raw is None or relative(raw) is not None:
                 continue
-            moment = parse_doc_time(raw, rule.timestamp_type, rule.timestamp_format)
+            moment = rule.doc_time(raw)
             if moment is not None and (latest is None or moment > latest):
                 latest = moment
     if latest is None:
@@ -103,8 +103,7 @@ def run_case(suite: RuleTestFile, case: Case, backend: Backend,
     index = f"logalert-test-{uuid.uuid4().hex[:12]}"
     stamps = {r.timestamp_field: (r.timestamp_type, r.timestamp_format) for r in suite.rules}
     docs = [place(d, stamps, now) for d in case.documents]
-    later = sum(1 for d in docs if any((t := parse_doc_time(lookup(d, r.timestamp_field), r.timestamp_type,
-                                                             r.timestamp_format)) is not None and t >= now
+    later = sum(1 for d in docs if any((t := r.doc_time(lookup(d, r.timestamp_field))) is not None and t >= now
                                        for r in suite.rules))
     if later:
         outcome.notes.append(f"{later} document(s) at or after now ({iso(now)}): no run reaches them")
@@ -142,8 +141,7 @@ def _run_rule(rule: Rule, backend: Backend, docs: list[dict[str, Any]], now: dt.
               set_clock: Callable[[dt.datetime], None]) -> list[Alert]:
     """Every run of the rule, run_every apart, from the oldest document on, ending with one
     at ``now``."""
-    times = [t for d in docs if (t := parse_doc_time(lookup(d, rule.timestamp_field), rule.timestamp_type,
-                                                       rule.timestamp_format)) is not None]
+    times = [t for d in docs if (t := rule.doc_time(lookup(d, rule.timestamp_field))) is not None]
     step = rule.run_every
     runs = math.ceil((now - min(times)) / step) if times and min(times) < now else 0
     if runs > MAX_RUNS:
@@ -153,8 +151,11 @@ def _run_rule(rule: Rule, backend: Backend, docs: list[dict[str, Any]], now: dt.
     clock = [now - runs * step]
     runner = RuleRunner(rule, _FixedPool(backend), MemoryState(), alerters=[_Recorder(rule, sent)],
                         clock=lambda: clock[0])
+    limit = rule.limit_execution  # as in the daemon: no run at a tick its cron did not reach
     for k in range(runs, -1, -1):
         clock[0] = now - k * step
+        if limit is not None and not limit.fired(clock[0] - step, clock[0]):
+            continue
         set_clock(clock[0])
         result = runner.run(send=True)
         if result.error is not None:

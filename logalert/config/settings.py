@@ -22,6 +22,7 @@ from logalert import secrets
 from logalert.config import schema
 from logalert.config.yamlfile import LineMap, load_yaml_file, plain
 from logalert.errors import ConfigError, Problem
+from logalert.notify import foreign
 from logalert.options import Option
 from logalert.timeutil import short_span, to_timedelta
 
@@ -96,7 +97,7 @@ def load_config(path: str | None, environ: Mapping[str, str] | None = None) -> C
             doc[option] = _env_value(raw, option)
             if isinstance(doc, LineMap):
                 doc.pos[option] = (f"${key}", 0)
-    problems = schema.check(doc, validator(), label)
+    problems = _one_rules_folder(doc, label) + schema.check(doc, validator(), label)
     if problems:
         raise ConfigError(problems)
     options = copy.deepcopy(dict(DEFAULTS))
@@ -114,10 +115,30 @@ def load_config(path: str | None, environ: Mapping[str, str] | None = None) -> C
     for key, value in doc.items():
         pos = doc.pos.get(key, (label, None)) if isinstance(doc, LineMap) else (label, None)
         if key not in known:
-            warnings.append(Problem(pos[0], pos[1], str(key), "unknown option, ignored" + schema.did_you_mean(str(key), known), fatal=False))
+            warnings.append(Problem(pos[0], pos[1], str(key), _unknown(str(key)), fatal=False))
         elif known[key].warns_for(value):
             warnings.append(Problem(pos[0], pos[1], key, known[key].warning(), fatal=False))
     return Config(path, MappingProxyType(options), tuple(warnings))
+
+
+def _unknown(key: str) -> str:
+    """Why an option is ignored: it belongs to an ElastAlert2 notifier logalert does not
+    build in (which says what to use), or nobody knows it (did-you-mean)."""
+    return foreign.option_advice(key) or "unknown option, ignored" + schema.did_you_mean(key, OPTIONS)
+
+
+def _one_rules_folder(doc: Any, label: str) -> list[Problem]:
+    """ElastAlert2 also takes a list of rules folders. A list of one loads as that folder;
+    several are refused in one line (logalert reads one folder and its sub-folders)."""
+    folders = doc.get("rules_folder")
+    if not isinstance(folders, list) or not all(isinstance(f, str) for f in folders):
+        return []
+    if len(folders) == 1:
+        doc["rules_folder"] = folders[0]
+        return []
+    pos = doc.pos.get("rules_folder", (label, None)) if isinstance(doc, LineMap) else (label, None)
+    return [Problem(pos[0], pos[1], "rules_folder", f"logalert reads one rules folder (and its sub-folders), got "
+                                                    f"{len(folders)}; move the rules under one folder")]
 
 
 @functools.lru_cache(maxsize=None)

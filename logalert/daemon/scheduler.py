@@ -9,6 +9,12 @@ nothing about rule types or engines.
 Several daemons may share the rules and the writeback index: a tick runs only the rules
 whose lease this replica holds (``logalert.daemon.leases``), a rule taken over starts
 with its state re-read and fresh rule-type memory, and its first run is at once.
+
+``limit_execution`` (a cron expression): a rule runs at a tick only when its cron matches
+the tick's minute or fired since the previous tick (within the last run_every), so ``* 10-18 * * 1-5`` runs it on
+weekdays from 10:00 to 18:59 and ``0 * * * *`` once an hour whatever run_every is. The
+first run after a pause covers the paused time (its window starts at the last end, up to
+old_query_limit), as ElastAlert2's does.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import logging
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor as FuturesPool
-from typing import Any
+from typing import Any, Callable
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -45,6 +51,16 @@ PURGE_SECONDS = 3600.0  # writeback retention runs hourly
 PURGE_FIRST_SECONDS = 60.0  # and first a minute after start, off the start-up path
 
 
+def allowed(rule: Rule, at: dt.datetime) -> bool:
+    """Whether limit_execution lets ``rule`` run at a tick at ``at``: its cron matches the
+    tick's minute or fired in the run_every before (always, without limit_execution)."""
+    cron = rule.limit_execution
+    if cron is None:
+        return True
+    minute = at.replace(second=0, microsecond=0)
+    return cron.fired(min(at - rule.run_every, minute - dt.timedelta(microseconds=1)), at)
+
+
 class Daemon:
     def __init__(self, config: Config, rule_paths: list[str], state: StateStore, pool: Pool | None = None):
         self.config = config
@@ -61,6 +77,8 @@ class Daemon:
         self._unrun: set[str] = set()  # rules whose runner has not run yet (fresh memory)
         self._short: set[str] = set()  # rules held back: their lease could not be renewed
         self._runners_lock = threading.Lock()  # reload and the lease thread both replace runners
+        self.clock: Callable[[], dt.datetime] = now  # when limit_execution is judged (tests set it)
+        self._paused: set[str] = set()  # rules held back by limit_execution (said once per pause)
         if isinstance(state, LeaseStore):
             duration = config.span("lease_duration").total_seconds()
             renew = config.span("lease_renew_interval").total_seconds()
@@ -167,6 +185,7 @@ class Daemon:
             return
         runners = [r for r in list(self.runners.values()) if r.rule.run_every.total_seconds() == seconds
                    and (only is None or r.rule.name in only)]
+        runners = self._within_limits(runners)
         claimed: list[str] = []
         if self.leases is not None:  # only the rules this replica holds, each in one tick at a time
             claimed = self.leases.claim([r.rule.name for r in runners])
@@ -184,6 +203,27 @@ class Daemon:
                 log.info("rule %r: %d hits, %d matches, %d alerts in [%s, %s) (%.2fs)", result.rule, result.hits,
                          result.match_count, result.alert_count, result.window.start.isoformat(timespec="seconds"),
                          result.window.end.isoformat(timespec="seconds"), result.duration, extra=result.log_fields())
+
+    def _within_limits(self, runners: list[RuleRunner]) -> list[RuleRunner]:
+        """The runners whose limit_execution lets them run now; a pause is logged once."""
+        at = self.clock()
+        out = []
+        for runner in runners:
+            rule = runner.rule
+            if allowed(rule, at):
+                if rule.name in self._paused:
+                    self._paused.discard(rule.name)
+                    log.info("rule %r: limit_execution %r reached; running again", rule.name,
+                             rule.get("limit_execution"))
+                out.append(runner)
+            elif rule.name not in self._paused:
+                self._paused.add(rule.name)
+                cron = rule.limit_execution
+                fire = cron.next_fire(at) if cron is not None else None
+                log.info("rule %r: paused by limit_execution %r (%s); next run at the first tick from %s",
+                         rule.name, rule.get("limit_execution"), rule.get("limit_execution_timezone") or "UTC",
+                         iso(fire) if fire else "never")
+        return out
 
     def _held_back(self, runners: list[RuleRunner], claimed: list[str]) -> None:
         """Rules this replica holds but may not run now (its lease could not be renewed):

@@ -27,7 +27,7 @@ PIT_KEEP_ALIVE = "2m"
 # send and parse). Every answer keeps "status", so none is dropped from the list.
 MSEARCH_FIELDS = ",".join("responses." + f for f in (
     "status", "error", "_shards", "hits.total", "hits.hits._index", "hits.hits._id", "hits.hits._source",
-    "aggregations"))
+    "hits.hits.fields", "aggregations"))  # fields: include_fields
 
 
 class Refused(EngineError):

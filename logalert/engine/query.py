@@ -10,7 +10,6 @@ from typing import Any, Mapping, Sequence
 from logalert.model import Query, Window
 from logalert.rules.filters import normalise_filter
 from logalert.rules.model import Rule
-from logalert.timeutil import format_doc_time
 
 # Hits per search in a tick's batched round. A rule with more sends the search again
 # whole (pages of max_query_size) with a few other such rules; small first pages keep a
@@ -20,8 +19,7 @@ FIRST_PAGE = 200
 
 def time_range(rule: Rule, start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
     """``[start, end)`` on the rule's timestamp field in its timestamp_type."""
-    fmt = {"gte": format_doc_time(start, rule.timestamp_type, rule.timestamp_format),
-           "lt": format_doc_time(end, rule.timestamp_type, rule.timestamp_format)}
+    fmt = {"gte": rule.query_time(start), "lt": rule.query_time(end)}
     if rule.timestamp_type == "iso":
         fmt["format"] = "strict_date_optional_time"
     return {"range": {rule.timestamp_field: fmt}}
@@ -48,6 +46,11 @@ def hits_body(rule: Rule, window: Window, size: int) -> dict[str, Any]:
     if include:
         fields = list(dict.fromkeys(list(include) + [rule.timestamp_field] + list(rule.query_key)))
         body["_source"] = {"includes": fields}
+    extra = rule.get("include_fields")
+    if extra:
+        # The search's fields parameter (runtime, script and doc-value fields); each hit
+        # answers them under "fields", merged below its _source (logalert.engine.results).
+        body["fields"] = list(extra)
     return body
 
 
@@ -127,7 +130,29 @@ def indices(rule: Rule, window: Window) -> str:
     index = rule.index
     if not rule.get("use_strftime_index"):
         return index
-    return ",".join(expand_strftime(index, window.start, window.end))
+    start = window.start
+    if rule.get("search_extra_index"):
+        start = previous_period(index, start)
+    return ",".join(expand_strftime(index, start, window.end))
+
+
+def previous_period(pattern: str, moment: dt.datetime) -> dt.datetime:
+    """A moment in the index period before ``moment``'s (search_extra_index): documents
+    whose timestamp_field is not what named their index may sit in the index before
+    the window's. The period is the pattern's own (a minute, hour, day, week, month or
+    year), found by stepping back until the name changes (UTC, as index names are)."""
+    moment = moment.astimezone(dt.timezone.utc)
+    names = [p.strip() for p in pattern.split(",")]
+    here = [moment.strftime(p) for p in names]
+    step = dt.timedelta(minutes=1) if "%M" in pattern else dt.timedelta(hours=1)
+    earlier = moment
+    for _ in range(24 * 370):
+        earlier -= step
+        if [earlier.strftime(p) for p in names] != here:
+            return earlier
+        if step < dt.timedelta(hours=1) and moment - earlier >= dt.timedelta(hours=2):
+            step = dt.timedelta(hours=1)
+    return earlier
 
 
 def expand_strftime(pattern: str, start: dt.datetime, end: dt.datetime, limit: int = 500) -> list[str]:

@@ -25,8 +25,11 @@ class Hit:
     @classmethod
     def from_raw(cls, raw: Mapping[str, Any]) -> "Hit":
         """From a ``hits.hits`` entry or a found ``_doc``/``_mget`` document."""
-        return cls(index=raw["_index"], id=raw["_id"], source=raw.get("_source") or {},
-                   sort=tuple(raw.get("sort") or ()))
+        source = raw.get("_source") or {}
+        if raw.get("fields"):  # include_fields: under _source, one-element lists as their value
+            source = {**{k: v[0] if isinstance(v, list) and len(v) == 1 else v for k, v in raw["fields"].items()},
+                      **source}
+        return cls(index=raw["_index"], id=raw["_id"], source=source, sort=tuple(raw.get("sort") or ()))
 
 
 def engine_reason(body: Any) -> str | None:

@@ -17,6 +17,7 @@ from typing import Any, Mapping, Sequence
 from logalert.fields import lookup
 from logalert.model import Match
 from logalert.notify import render
+from logalert.cronspec import Cron
 from logalert.rules.model import Rule
 from logalert.state.base import Aggregation, StateStore
 from logalert.timeutil import iso, to_timedelta
@@ -29,11 +30,10 @@ def enabled(rule: Rule) -> bool:
 def _send_at(rule: Rule, start: dt.datetime) -> dt.datetime:
     spec = rule.get("aggregation")
     if isinstance(spec, Mapping) and "schedule" in spec:
-        from apscheduler.triggers.cron import CronTrigger
-
-        trigger = CronTrigger.from_crontab(spec["schedule"], timezone="UTC")
-        fire = trigger.get_next_fire_time(None, start)
-        return fire.astimezone(dt.timezone.utc) if fire else start
+        # cronspec reads day-of-week as crontab does (1 = Monday); APScheduler's own
+        # from_crontab counts from Monday = 0 and would send Monday's digest on Tuesday.
+        fire = Cron.parse(spec["schedule"]).next_fire(start)
+        return fire if fire else start
     return start + to_timedelta(spec)
 
 
@@ -86,7 +86,7 @@ def summary_table(rule: Rule, matches: Sequence[Match]) -> str:
 def digest(rule: Rule, bucket: Aggregation, describe: Any) -> tuple[str, str, list[Match]]:
     """Subject and body of the digest alert for a due bucket."""
     matches = sorted((from_record(r) for r in bucket.matches), key=lambda m: m.timestamp)
-    table = summary_table(rule, matches)
+    table = render.summary(rule, summary_table(rule, matches))  # with summary_prefix/suffix
     if rule.get("alert_text_type") == "aggregation_summary_only":
         body = table or f"{len(matches)} matches"
     else:

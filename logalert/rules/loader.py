@@ -20,7 +20,7 @@ from logalert.config.yamlfile import LineList, LineMap, load_yaml_file, plain
 from logalert.errors import ConfigError, Problem
 from logalert.notify import alerters, foreign
 from logalert.options import Option
-from logalert.rules import catalog
+from logalert.rules import catalog, value_checks
 from logalert.rules.model import AlertTarget, Rule
 
 log = logging.getLogger(__name__)
@@ -270,6 +270,7 @@ def _semantic_checks(rule: LineMap, path: str) -> list[Problem]:
                 qs = query["query_string"]
                 if not isinstance(qs, dict) or not isinstance(qs.get("query"), str):
                     out.append(Problem(line[0], line[1], f"filter[{i}].query.query_string", "needs a 'query' string"))
+    out.extend(value_checks.check(rule, at))  # cron, zones, timestamp_format_expr, search_extra_index
     type_name = rule.get("type")
     if isinstance(type_name, str) and type_name in ruletypes.RULE_TYPES:  # the type's own contradictions
         for option, message in ruletypes.get(type_name).check(rule, path):
@@ -283,6 +284,8 @@ def _option_warnings(doc: LineMap, declared: Mapping[str, Option], targets: list
     options that do nothing in a rule, and options accepted but not implemented."""
     out: list[Problem] = []
     own = dict(declared)
+    entries = doc.get("alert") if isinstance(doc.get("alert"), list) else [doc.get("alert")]
+    refused = {e if isinstance(e, str) else next(iter(e), None) for e in entries if isinstance(e, (str, dict)) and e}
     for target in targets:
         own.update(catalog.alerter(target.name).options)
     for key, value in doc.items():
@@ -294,8 +297,12 @@ def _option_warnings(doc: LineMap, declared: Mapping[str, Option], targets: list
         elif key in catalog.CONFIG_ONLY:
             out.append(Problem(p[0], p[1], key, "a config.yaml option; it has no effect in a rule", fatal=False))
         elif key not in catalog.every_option():  # else: an option of another rule type or alerter
-            out.append(Problem(p[0], p[1], str(key), "unknown option, ignored"
-                               + schema.did_you_mean(str(key), catalog.every_option()), fatal=False))
+            owner = foreign.owner(str(key))  # an ElastAlert2 notifier logalert does not have
+            if owner is None:
+                out.append(Problem(p[0], p[1], str(key), "unknown option, ignored"
+                                   + schema.did_you_mean(str(key), catalog.every_option()), fatal=False))
+            elif owner.name not in refused:  # else the refusal of its alert: entry says it all
+                out.append(Problem(p[0], p[1], str(key), foreign.option_advice(str(key)) or "", fatal=False))
     for target, (entry, where) in zip(targets, overrides):
         known = catalog.alerter(target.name).options
         for key, value in entry.items():

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from logalert import cronspec, tsexpr
 from logalert.options import CONNECTION_OPTIONS
-from logalert.timeutil import to_timedelta
+from logalert.timeutil import format_doc_time, parse_doc_time, to_timedelta
 
 
 @dataclass(frozen=True, repr=False)
@@ -61,6 +63,38 @@ class Rule:
         return self.options.get("timestamp_format")
 
     @property
+    def query_zone(self) -> dt.tzinfo | None:
+        """query_timezone: the zone query ranges are written in (None: UTC)."""
+        name = self.options.get("query_timezone")
+        return cronspec.zone(name) if name else None
+
+    def doc_time(self, value: Any) -> dt.datetime | None:
+        """A document's timestamp value as an aware UTC datetime (None: unreadable)."""
+        return parse_doc_time(value, self.timestamp_type, self.timestamp_format, self.query_zone)
+
+    def query_time(self, moment: dt.datetime) -> Any:
+        """``moment`` as the engine expects it in a range on the timestamp field: the
+        timestamp_type, query_timezone and (custom only) timestamp_format_expr."""
+        expr = self.options.get("timestamp_format_expr")
+        adjust = None
+        if expr and self.timestamp_type == "custom":
+            code = tsexpr.compile_expr(expr)  # checked at load; cached by its text
+            adjust = lambda ts, moment: tsexpr.apply(code, ts, moment)  # noqa: E731
+        return format_doc_time(moment, self.timestamp_type, self.timestamp_format, self.query_zone, adjust)
+
+    @property
+    def realert_key(self) -> str:
+        """The name realert silences are kept under: realert_key, default the rule's name.
+        Rules sharing a realert_key silence each other (per query_key value)."""
+        return self.options.get("realert_key") or self.name
+
+    @property
+    def limit_execution(self) -> "cronspec.Cron | None":
+        """limit_execution: the cron outside of which the rule does not run (None: always)."""
+        expr = self.options.get("limit_execution")
+        return _cron(expr, self.options.get("limit_execution_timezone")) if expr else None
+
+    @property
     def run_every(self) -> dt.timedelta:
         return to_timedelta(self.options["run_every"])
 
@@ -93,3 +127,8 @@ class Rule:
         """Identity of the engine this rule talks to; rules sharing it share a client
         (hashable: a list such as es_hosts becomes a tuple)."""
         return tuple(tuple(v) if isinstance(v, list) else v for v in (self.options.get(k) for k in CONNECTION_OPTIONS))
+
+
+@functools.lru_cache(maxsize=1024)
+def _cron(expr: str, zone_name: str | None) -> cronspec.Cron:
+    return cronspec.Cron.parse(expr, zone_name)

@@ -27,7 +27,7 @@ from logalert.run import realert, resolve
 from logalert.run.window import next_window
 from logalert.state.base import RuleStatus, StateStore
 from logalert.timeutil import now as utcnow
-from logalert.timeutil import iso, parse_doc_time, parse_iso
+from logalert.timeutil import iso, parse_iso
 
 log = logging.getLogger(__name__)
 
@@ -238,9 +238,9 @@ class RuleRunner:
             cleared = {realert.key_text(a.matches[0]) for a in resolved}
             silences = [s for s in silences if s.key not in cleared]
             for key in cleared:
-                old = self.state.get_silence(rule.name, key)
+                old = self.state.get_silence(rule.realert_key, key)
                 if old is not None and old.reason == "realert":
-                    self.state.remove_silence(rule.name, key)
+                    self.state.remove_silence(rule.realert_key, key)
         self.state.put_silences(silences)
         for key in closed:
             self.state.delete_aggregation(rule.name, key)
@@ -325,7 +325,7 @@ class RuleRunner:
         for hit in hits:
             result.hits += 1
             raw = lookup(hit.source, rule.timestamp_field)
-            moment = parse_doc_time(raw, rule.timestamp_type, rule.timestamp_format)
+            moment = rule.doc_time(raw)
             if moment is None:
                 log.warning("rule %r: document %s/%s has no readable %s (%r); skipped",
                             rule.name, hit.index, hit.id, rule.timestamp_field, raw)

@@ -53,6 +53,16 @@ def test_test_rule_prints_hits_matches_and_alerts(engine, engine_url, fresh_inde
     assert "SECRETSECRET" not in proc.stdout + proc.stderr
 
 
+def test_test_rule_runs_a_limited_rule_and_says_the_cron_is_not_applied(engine, engine_url, fresh_index, tmp_path):
+    _load(engine, fresh_index)
+    # Only on 29 February at 03:00: test-rule still runs the rule, and says why it may not alert live.
+    rule = write_yaml(tmp_path / "r.yaml", _rule(fresh_index, engine_url, "level:ERROR", limit_execution="0 3 29 2 *"))
+    proc = logalert("test-rule", str(rule), "--days", "1", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "hits:    5" in proc.stdout
+    assert "note:    limit_execution '0 3 29 2 *' is not applied by test-rule" in proc.stdout
+
+
 def test_test_rule_json_and_count_only(engine, engine_url, fresh_index, tmp_path):
     _load(engine, fresh_index)
     rule = write_yaml(tmp_path / "r.yaml", _rule(fresh_index, engine_url, "level:INFO"))

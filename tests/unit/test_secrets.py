@@ -41,6 +41,13 @@ def test_register_options_picks_secret_names_only():
     assert mask("pw-opt-5521 key-opt-5521 tok-opt-5521 es-host-opt-5521") == "<secret> <secret> <secret> es-host-opt-5521"
 
 
+def test_a_secret_mapping_masks_its_credential_entries_only():
+    """ElastAlert2's hive_connection holds the API key inside a mapping."""
+    register_options({"hive_connection": {"hive_host": "hive-host-7731", "hive_apikey": "hive-key-7731",
+                                          "hive_port": 9000}})
+    assert mask("hive-host-7731 hive-key-7731") == "hive-host-7731 <secret>"
+
+
 def test_mask_value_for_printing_options():
     assert mask_value("es_password", "x") == MASK  # a secret in the option registry
     assert mask_value("telegram_bot_token", "x") == MASK  # an ElastAlert alerter's, which logalert lacks

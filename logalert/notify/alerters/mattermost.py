@@ -3,7 +3,9 @@
 As in ElastAlert 2, the body is the post's text, except with ``alert_text_type:
 alert_text_only``, where it goes into the attachment (rules written for that look).
 One post per webhook and channel override. Mattermost cuts posts at 16,383
-characters; the body is cut below that so the post is not refused.
+characters; the body is cut below that so the post is not refused. With
+``mattermost_attach_kibana_discover_url`` (or the OpenSearch twin) the first match's
+Discover link follows as a second attachment, as in Slack.
 """
 
 from __future__ import annotations
@@ -15,13 +17,13 @@ from logalert.model import Alert
 from logalert.notify.alerters import http
 from logalert.notify.alerters.base import Alerter
 from logalert.notify.alerters.ms_teams import as_list, url_problems
+from logalert.notify.alerters.slack import discover_attachments
 from logalert.options import ALERTER, BOOLEAN, STRING, STRING_OR_LIST, Option
 from logalert.secrets import register
 
 if TYPE_CHECKING:
     from logalert.rules.model import Rule
 
-DISCOVER = "alerts carry no Kibana/OpenSearch Discover link, so no such attachment is added"
 FIELDS = {
     "type": "array",
     "description": "attachment fields: title, value (a format string when args are given), short, args",
@@ -47,12 +49,13 @@ OPTIONS = (
     Option("mattermost_title", STRING, scope=ALERTER, description="attachment title; default the subject"),
     *(Option(f"mattermost_{key}", STRING, scope=ALERTER) for key in PASSTHROUGH),
     Option("mattermost_attach_kibana_discover_url", BOOLEAN, False, ALERTER,
-           unimplemented=DISCOVER),
-    Option("mattermost_kibana_discover_color", STRING, "#ec4b98", ALERTER, unimplemented=DISCOVER),
-    Option("mattermost_kibana_discover_title", STRING, "Discover in Kibana", ALERTER, unimplemented=DISCOVER),
-    Option("mattermost_attach_opensearch_discover_url", BOOLEAN, False, ALERTER, unimplemented=DISCOVER),
-    Option("mattermost_opensearch_discover_color", STRING, "#ec4b98", ALERTER, unimplemented=DISCOVER),
-    Option("mattermost_opensearch_discover_title", STRING, "Discover in opensearch", ALERTER, unimplemented=DISCOVER),
+           description="add the kibana_discover_url (generate_kibana_discover_url) as an attachment"),
+    Option("mattermost_kibana_discover_color", STRING, "#ec4b98", ALERTER),
+    Option("mattermost_kibana_discover_title", STRING, "Discover in Kibana", ALERTER),
+    Option("mattermost_attach_opensearch_discover_url", BOOLEAN, False, ALERTER,
+           description="add the opensearch_discover_url (generate_opensearch_discover_url) as an attachment"),
+    Option("mattermost_opensearch_discover_color", STRING, "#ec4b98", ALERTER),
+    Option("mattermost_opensearch_discover_title", STRING, "Discover in opensearch", ALERTER),
 )
 REQUIRED = ("mattermost_webhook_url",)
 
@@ -108,7 +111,8 @@ class MattermostAlerter(Alerter):
         body = alert.body.rstrip("\n")
         if len(body) > TEXT_LIMIT:
             body = body[: TEXT_LIMIT - len(CUT_NOTE)] + CUT_NOTE
-        out: dict[str, Any] = {"username": o["mattermost_username_override"], "attachments": [attachment]}
+        out: dict[str, Any] = {"username": o["mattermost_username_override"],
+                               "attachments": [attachment, *discover_attachments(o, alert, "mattermost")]}
         if self.rule.get("alert_text_type") == "alert_text_only":
             attachment["text"] = body
         else:

@@ -2,8 +2,8 @@
 webhook, which posts it to the channel chosen in the flow ("Send each adaptive card").
 
 Shares the card shape with ``ms_teams`` (see there for why one TextBlock per line).
-ElastAlert 2's ``*_discover_*`` options are accepted but attach nothing: logalert
-builds no Discover links.
+``ms_power_automate_kibana_discover_attach_url`` (and the OpenSearch twin) add a button
+opening the first match's Discover link, in the style ``…_discover_color`` names.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from logalert.fields import lookup
 from logalert.model import Alert
 from logalert.notify.alerters import http
 from logalert.notify.alerters.base import Alerter
-from logalert.notify.alerters.ms_teams import DISCOVER, FACTS, adaptive_message, as_list, fact_set, text_blocks, \
-    url_problems
+from logalert.notify.alerters.ms_teams import DISCOVER_TITLES, FACTS, adaptive_message, as_list, discover_actions, \
+    fact_set, text_blocks, url_problems
 from logalert.options import ALERTER, BOOLEAN, STRING, STRING_OR_LIST, Option
 from logalert.secrets import register
 
@@ -35,13 +35,12 @@ OPTIONS = (
     Option("ms_power_automate_body_text_size", {"enum": SIZES}, scope=ALERTER),
     Option("ms_power_automate_teams_card_width_full", BOOLEAN, False, ALERTER),
     Option("ms_power_automate_alert_facts", FACTS, scope=ALERTER),
-    Option("ms_power_automate_kibana_discover_attach_url", BOOLEAN, False, ALERTER, unimplemented=DISCOVER),
-    Option("ms_power_automate_kibana_discover_title", STRING, "Discover in Kibana", ALERTER, unimplemented=DISCOVER),
-    Option("ms_power_automate_kibana_discover_color", STYLES, "default", ALERTER, unimplemented=DISCOVER),
-    Option("ms_power_automate_opensearch_discover_attach_url", BOOLEAN, False, ALERTER, unimplemented=DISCOVER),
-    Option("ms_power_automate_opensearch_discover_title", STRING, "Discover in opensearch", ALERTER,
-           unimplemented=DISCOVER),
-    Option("ms_power_automate_opensearch_discover_color", STYLES, "default", ALERTER, unimplemented=DISCOVER),
+    *(option for app in ("kibana", "opensearch") for option in (
+        Option(f"ms_power_automate_{app}_discover_attach_url", BOOLEAN, False, ALERTER,
+               description=f"a button opening the {app}_discover_url (generate_{app}_discover_url)"),
+        Option(f"ms_power_automate_{app}_discover_title", STRING, DISCOVER_TITLES[app], ALERTER),
+        Option(f"ms_power_automate_{app}_discover_color", STYLES, "default", ALERTER,
+               description="the button's style"))),
     *http.transport_options("ms_power_automate"),
 )
 REQUIRED = ("ms_power_automate_webhook_url",)
@@ -71,7 +70,9 @@ class MsPowerAutomateAlerter(Alerter):
         if facts:
             body.append(facts)
         wide = {"width": "Full"} if o.get("ms_power_automate_teams_card_width_full") else None
-        return adaptive_message(body, fallback=title, msteams=wide)
+        actions = discover_actions(o, alert, "ms_power_automate_{app}_discover_attach_url",
+                                   "ms_power_automate_{app}_discover_title", "ms_power_automate_{app}_discover_color")
+        return adaptive_message(body, fallback=title, msteams=wide, actions=actions)
 
     def urls(self, alert: Alert) -> list[str]:
         """The webhooks for this alert: from the first match's field when the rule names

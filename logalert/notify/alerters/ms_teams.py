@@ -16,6 +16,9 @@ when its URL is swapped for a Workflows one. What that changes for ElastAlert 2'
 - ``ms_teams_alert_fixed_width`` sets the body in the monospace font instead of turning
   each line into a Markdown code span.
 - The body is one TextBlock per line: card Markdown folds single newlines into spaces.
+- ``ms_teams_attach_kibana_discover_url`` (and the OpenSearch twin): the Discover link
+  becomes an ``Action.OpenUrl`` button under the card (ElastAlert 2's MessageCard had a
+  ``potentialAction`` button there), labelled ``ms_teams_kibana_discover_title``.
 
 ``ms_power_automate`` sends the same kind of card; the helpers here are shared with it.
 """
@@ -30,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 from logalert.errors import DeliveryError
 from logalert.fields import lookup
 from logalert.model import Alert
+from logalert.notify import discover
 from logalert.notify.alerters import http
 from logalert.notify.alerters.base import Alerter
 from logalert.options import ALERTER, BOOLEAN, STRING, STRING_OR_LIST, Option
@@ -38,7 +42,7 @@ from logalert.secrets import mask, register
 if TYPE_CHECKING:
     from logalert.rules.model import Rule
 
-DISCOVER = "alerts carry no Kibana/OpenSearch Discover link, so none is attached"
+DISCOVER_TITLES = {discover.KIBANA: "Discover in Kibana", discover.OPENSEARCH: "Discover in opensearch"}
 FACTS = {
     "type": "array",
     "description": "rows under the text: name, and value = a field of the first match (else shown as written)",
@@ -53,10 +57,12 @@ OPTIONS = (
            description="#rrggbb; the title takes the nearest Teams style"),
     Option("ms_teams_alert_fixed_width", BOOLEAN, False, ALERTER, description="body in a monospace font"),
     Option("ms_teams_alert_facts", FACTS, scope=ALERTER),
-    Option("ms_teams_attach_kibana_discover_url", BOOLEAN, False, ALERTER, unimplemented=DISCOVER),
-    Option("ms_teams_kibana_discover_title", STRING, "Discover in Kibana", ALERTER, unimplemented=DISCOVER),
-    Option("ms_teams_attach_opensearch_discover_url", BOOLEAN, False, ALERTER, unimplemented=DISCOVER),
-    Option("ms_teams_opensearch_discover_title", STRING, "Discover in opensearch", ALERTER, unimplemented=DISCOVER),
+    Option("ms_teams_attach_kibana_discover_url", BOOLEAN, False, ALERTER,
+           description="a button opening the kibana_discover_url (generate_kibana_discover_url)"),
+    Option("ms_teams_kibana_discover_title", STRING, DISCOVER_TITLES[discover.KIBANA], ALERTER),
+    Option("ms_teams_attach_opensearch_discover_url", BOOLEAN, False, ALERTER,
+           description="a button opening the opensearch_discover_url (generate_opensearch_discover_url)"),
+    Option("ms_teams_opensearch_discover_title", STRING, DISCOVER_TITLES[discover.OPENSEARCH], ALERTER),
     *http.transport_options("ms_teams"),
 )
 REQUIRED = ("ms_teams_webhook_url",)
@@ -83,10 +89,13 @@ def url_problems(options: Mapping[str, Any], name: str) -> list[tuple[str, str]]
 
 
 def adaptive_message(body: list[dict[str, Any]], *, fallback: str | None = None,
-                     msteams: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                     msteams: Mapping[str, Any] | None = None,
+                     actions: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The message envelope both Teams Workflows and legacy incoming webhooks accept."""
     card: dict[str, Any] = {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
                             "type": "AdaptiveCard", "version": "1.4", "body": body}
+    if actions:
+        card["actions"] = actions
     if fallback:
         card["fallbackText"] = fallback
     if msteams:
@@ -147,6 +156,28 @@ def fact_set(spec: Iterable[Mapping[str, Any]] | None, alert: Alert) -> dict[str
         shown = value if isinstance(value, str) else json.dumps(value, default=str)
         facts.append({"title": str(item.get("name", "")), "value": shown})
     return {"type": "FactSet", "facts": facts}
+
+
+def discover_actions(options: Mapping[str, Any], alert: Alert, attach: str, title: str,
+                     style: str | None = None) -> list[dict[str, Any]]:
+    """``Action.OpenUrl`` buttons to the first match's Discover links. ``attach``, ``title``
+    and ``style`` are the option names with ``{app}`` for kibana/opensearch."""
+    if not alert.matches:
+        return []
+    out = []
+    for app in discover.APPS:
+        if not options.get(attach.format(app=app)):
+            continue
+        link = discover.url(alert.rule, alert.matches[0], app)
+        if not link:
+            continue
+        action: dict[str, Any] = {"type": "Action.OpenUrl", "url": link,
+                                  "title": options.get(title.format(app=app)) or DISCOVER_TITLES[app]}
+        chosen = options.get(style.format(app=app)) if style else None
+        if chosen and chosen != "default":
+            action["style"] = chosen
+        out.append(action)
+    return out
 
 
 def container_style(color: str | None) -> str | None:
@@ -212,7 +243,8 @@ class MsTeamsAlerter(Alerter):
         facts = fact_set(o.get("ms_teams_alert_facts"), alert)
         if facts:
             body.append(facts)
-        return adaptive_message(body, fallback=o.get("ms_teams_alert_summary") or title)
+        actions = discover_actions(o, alert, "ms_teams_attach_{app}_discover_url", "ms_teams_{app}_discover_title")
+        return adaptive_message(body, fallback=o.get("ms_teams_alert_summary") or title, actions=actions)
 
     def send(self, alert: Alert) -> None:
         transport = http.Transport.from_options(self.options, "ms_teams")

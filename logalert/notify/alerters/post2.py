@@ -14,8 +14,9 @@ notifier for. ``http_post2_payload`` and ``http_post2_headers`` come in two form
   result must parse as a JSON object, or the alert fails without a request.
 
 Templates see the fields of the alert's first match as variables (plus the numbers its
-rule type added), and the whole document as ``jinja_root_name`` (``_data``) for field
-names with dots. They run in Jinja's sandbox: rule files are not trusted with Python.
+rule type added and the Discover links the rule asks for, ``kibana_discover_url`` /
+``opensearch_discover_url``), and the whole document as ``jinja_root_name`` (``_data``,
+a rule option) for field names with dots. They run in Jinja's sandbox: rule files are not trusted with Python.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from logalert.notify.alerters.base import Alerter
 from logalert.notify.alerters.post import (FIELD_MAP, PartialDeliveries, as_list, field_value, first_match,
                                           json_body, merge_headers, post_to_all, register_credentials, register_urls,
                                           status_fields)
-from logalert.options import ALERTER, BOOLEAN, STRING_OR_LIST, Option
+from logalert.notify import discover
+from logalert.options import ALERTER, BOOLEAN, BY_NAME, STRING_OR_LIST, Option
 from logalert.secrets import mask
 from logalert.timeutil import iso
 
@@ -56,8 +58,7 @@ OPTIONS = (
     Option("http_post2_all_values", BOOLEAN, scope=ALERTER,
            description="also send every field of the match; default true unless http_post2_payload is set"),
     Option("http_post2_headers", TEMPLATES, scope=ALERTER, secret=True),
-    Option("jinja_root_name", {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}, "_data", ALERTER,
-           description="the template variable holding the whole match document"),
+    BY_NAME["jinja_root_name"],  # a rule option (alert_text_jinja reads it too); an alert: entry may override it
     *http.transport_options("http_post2"),
 )
 REQUIRED = ("http_post2_url",)
@@ -141,8 +142,9 @@ class HttpPost2Alerter(Alerter):
     def context(self, match: Match | None, alert: Alert | None = None) -> dict[str, Any]:
         """The match's fields, the whole document under jinja_root_name, and the alert's
         ``status`` (firing/resolved) and ``firing_since`` (resolutions)."""
-        context: dict[str, Any] = {} if match is None else {**match.details, **match.fields}
-        context[self.options["jinja_root_name"]] = match.fields if match is not None else {}
+        links = discover.urls(self.rule, match)
+        context: dict[str, Any] = {} if match is None else {**match.details, **links, **match.fields}
+        context[self.options.get("jinja_root_name") or "_data"] = {**links, **match.fields} if match is not None else {}
         if alert is not None:
             context.setdefault("status", alert.status)
             context.setdefault("firing_since", iso(alert.since) if alert.since else None)

@@ -128,7 +128,7 @@ def test_msearch_keeps_each_sub_search_separate():
     # only what is read comes back: no _score, sort or took
     assert params == {"filter_path": "responses.status,responses.error,responses._shards,responses.hits.total,"
                                      "responses.hits.hits._index,responses.hits.hits._id,responses.hits.hits._source,"
-                                     "responses.aggregations"}
+                                     "responses.hits.hits.fields,responses.aggregations"}
     lines = body.split("\n")
     assert lines[-1] == ""
     assert [json.loads(line) for line in lines[:-1]] == [

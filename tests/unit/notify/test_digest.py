@@ -50,6 +50,14 @@ def test_aggregate_by_match_time_and_cron_schedule(make_rule):
     assert state.get_aggregation("agg", "").send_at == at(2024, 5, 1, 12, 15)
 
 
+def test_cron_schedule_counts_weekdays_as_crontab_does(make_rule):
+    # 1 is Monday in crontab; 2024-05-03 is a Friday, so the digest goes out Monday 09:00.
+    rule = make_rule(BASE + 'aggregation: {schedule: "0 9 * * 1"}\n')
+    state = MemoryState()
+    digest.collect(rule, [m(at(2024, 5, 3, 12, 0), "a")], state, at(2024, 5, 3, 12, 0))
+    assert state.get_aggregation("agg", "").send_at == at(2024, 5, 6, 9, 0)
+
+
 def test_digest_with_summary_table_and_bodies(make_rule):
     rule = make_rule(BASE + "aggregation: {minutes: 10}\nsummary_table_fields: [kubernetes.pod_name]\n"
                      "alert_text: 'pod {0}'\nalert_text_args: [kubernetes.pod_name]\nalert_text_type: exclude_fields\n")

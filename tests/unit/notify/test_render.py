@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from logalert.model import Match
@@ -164,3 +166,130 @@ def test_jinja_syntax_error_keeps_template(make_rule):
 def test_match_summary():
     assert render.match_summary(MATCH) == {"@timestamp": "2024-05-01T10:00:00.000Z", "index": "logs-1", "id": "abc",
                                            "key": None, "fields": DOC}
+
+
+# --- Discover links, rule metadata, jinja_root_name, time zones, summaries --------------
+KIBANA = """\
+generate_kibana_discover_url: true
+kibana_discover_app_url: "http://kibana:5601/app/discover#/"
+kibana_discover_index_pattern_id: "logs-id"
+kibana_discover_version: "8.11"
+"""
+
+
+def test_discover_link_is_a_field_line_of_the_default_body(make_rule):
+    from logalert.notify import discover
+
+    rule = make_rule(BASE + KIBANA)
+    link = discover.url(rule, MATCH, "kibana")
+    lines = render.body(rule, MATCH).splitlines()
+    assert f"kibana_discover_url: {link}" in lines
+    assert lines.index(f"kibana_discover_url: {link}") == lines.index("kubernetes.namespace: shop") - 1  # sorted
+
+
+def test_discover_link_in_alert_text_args_and_jinja(make_rule):
+    from logalert.notify import discover
+
+    rule = make_rule(BASE + KIBANA + "alert_text: 'see {0}'\nalert_text_args: [kibana_discover_url]\n"
+                     "alert_text_type: alert_text_only\n")
+    assert render.body(rule, MATCH) == f"see {discover.url(rule, MATCH, 'kibana')}"
+    jinja = make_rule(BASE + KIBANA + "alert_text_type: alert_text_jinja\n"
+                      "alert_text: '{{ kibana_discover_url == _data.kibana_discover_url }} {{ level }}'\n")
+    assert render.body(jinja, MATCH) == "True ERROR"
+
+
+def test_without_generate_the_link_name_reads_as_missing(make_rule):
+    rule = make_rule(BASE + "alert_text: 'see {0}'\nalert_text_args: [kibana_discover_url]\n"
+                     "alert_text_type: alert_text_only\n")
+    assert render.body(rule, MATCH) == "see <MISSING VALUE>"
+
+
+def test_rule_metadata_in_args_with_elastalert2_defaults(make_rule):
+    rule = make_rule(BASE + "alert_subject: '[P{0}] {1} ({2}) {3}|{4}'\n"
+                     "alert_subject_args: [priority, owner, category, description, nothing]\n")
+    assert render.subject(rule, MATCH) == "[P2]  () |<MISSING VALUE>"
+    set_ = make_rule(BASE + "owner: team-storage\npriority: 1\ncategory: disk\ndescription: disks fill up\n"
+                     "alert_subject: '[P{0}] {1} ({2}) {3}'\nalert_subject_args: [priority, owner, category, description]\n")
+    assert render.subject(set_, MATCH) == "[P1] team-storage (disk) disks fill up"
+
+
+def test_rule_metadata_as_jinja_variables_and_secrets_left_out(make_rule):
+    rule = make_rule(BASE + "owner: team-storage\npriority: 1\nalert_text_type: alert_text_jinja\n"
+                     "slack_webhook_url: https://hooks.slack.com/services/T0/B0/XXXXXXXX\n"
+                     "alert_text: '{{ owner }}/{{ priority }}/{{ rule.owner }}/{{ slack_webhook_url is defined }}'\n")
+    assert render.body(rule, MATCH) == "team-storage/1/team-storage/False"
+
+
+def test_match_field_wins_over_a_rule_option_of_the_same_name(make_rule):
+    rule = make_rule(BASE + "owner: team\nalert_text_type: alert_text_jinja\nalert_text: '{{ owner }}'\n")
+    match = Match(MATCH.timestamp, {"owner": "alice"})
+    assert render.body(rule, match) == "alice"
+
+
+def test_jinja_root_name_is_a_rule_option(make_rule):
+    rule = make_rule(BASE + "jinja_root_name: doc\nalert_text_type: alert_text_jinja\n"
+                     "alert_text: \"{{ doc['kubernetes']['pod_name'] }} {{ _data is defined }}\"\n")
+    assert render.body(rule, MATCH) == "web-7f9c False"
+
+
+def test_jinja_subject_under_alert_text_jinja(make_rule):
+    rule = make_rule(BASE + "alert_text_type: alert_text_jinja\nalert_text: x\n"
+                     "alert_subject: '{{ level }} on {{ kubernetes.pod_name }}'\n")
+    assert render.subject(rule, MATCH) == "ERROR on web-7f9c"
+    formatted = make_rule(BASE + "alert_text_type: alert_text_jinja\nalert_text: x\n"
+                          "alert_subject: '{0} on'\nalert_subject_args: [level]\n")
+    assert render.subject(formatted, MATCH) == "ERROR on"
+
+
+DESCRIBE = "3 events (from 2024-05-01T09:55:00.000Z to 2024-05-01T10:00:00.000Z)"
+
+
+def test_timestamps_stay_utc_iso_by_default(make_rule):
+    rule = make_rule(BASE)
+    assert DESCRIBE in render.body(rule, MATCH, DESCRIBE)
+
+
+def test_use_local_time_shows_logalert_timestamps_in_the_local_zone(make_rule, monkeypatch):
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    try:
+        rule = make_rule(BASE + "use_local_time: true\n")
+        text = render.body(rule, MATCH, DESCRIBE)
+        assert "3 events (from 2024-05-01T15:25:00.000+05:30 to 2024-05-01T15:30:00.000+05:30)" in text
+        assert "@timestamp: 2024-05-01T10:00:00Z" in text  # document values are shown as stored
+        formatted = make_rule(BASE + "use_local_time: true\ncustom_pretty_ts_format: '%Y-%m-%d %H:%M %Z'\n")
+        assert render.pretty_ts(formatted, at(2024, 5, 1, 10, 0)) == "2024-05-01 15:30 IST"
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+def test_custom_pretty_ts_format_from_config_applies_in_utc(make_rule, tmp_path):
+    from logalert.config import load_config
+
+    cfg_file = tmp_path / "config.yaml"
+    cfg_file.write_text("custom_pretty_ts_format: '%d.%m.%Y %H:%M'\n")
+    rule = make_rule(BASE, load_config(str(cfg_file), environ={}))
+    assert "3 events (from 01.05.2024 09:55 to 01.05.2024 10:00)" in render.body(rule, MATCH, DESCRIBE)
+    resolved = render.resolved(rule, MATCH, at(2024, 5, 1, 9, 0), at(2024, 5, 1, 10, 0), at(2024, 5, 1, 10, 30))
+    assert "firing since 01.05.2024 09:00, last match 01.05.2024 10:00, no new match until 01.05.2024 10:30" \
+        in resolved.body
+
+
+def test_summary_prefix_and_suffix_around_the_aggregation_table(make_rule):
+    from logalert.notify import digest
+    from logalert.state import MemoryState
+
+    rule = make_rule(BASE + "aggregation: {minutes: 10}\nsummary_table_fields: [level]\n"
+                     "alert_text_type: aggregation_summary_only\n"
+                     "summary_prefix: '```'\nsummary_suffix: '```'\n")
+    state = MemoryState()
+    now = at(2024, 5, 1, 12, 0)
+    digest.collect(rule, [MATCH], state, now)
+    [bucket] = state.due_aggregations(rule.name, now + dt.timedelta(hours=1))
+    _, body, _ = digest.digest(rule, bucket, lambda match: "")
+    assert body.splitlines()[0] == "```" and body.splitlines()[1].startswith("Aggregation summary")
+    assert body.splitlines()[-1] == "```"
+    assert render.summary(rule, "") == ""  # no table, no prefix or suffix

@@ -26,12 +26,16 @@ def sample(option: registry.Option, avoid: tuple = ()):
         candidates = list(fragment["enum"])
     elif option.is_span:
         candidates = [{"minutes": 7}, {"seconds": 3}]
+    elif fragment.get("pattern") == "^[A-Za-z_][A-Za-z0-9_]*$":  # an identifier (jinja_root_name)
+        candidates = ["sample_value", "other_value"]
     elif "anyOf" in fragment or fragment.get("type") == "string":
         candidates = ["sample-value.example", "other-value.example"]
     elif fragment.get("type") == "array":
         candidates = [["sample-value.example"], ["other-value.example"]]
     elif fragment.get("type") == "boolean":
         candidates = [True, False]
+    elif fragment.get("type") == "object":
+        candidates = [{"version": 1}, {"version": 2}]
     elif fragment.get("type") in ("integer", "number"):
         low = fragment.get("minimum", fragment.get("exclusiveMinimum", 0))
         candidates = [int(low) + 2, int(low) + 3]
@@ -145,13 +149,16 @@ def test_new_term_reads_fields_so_it_does_not_warn(tmp_path, config):
     assert load_rule(str(path), config)[1] == []
 
 
-def test_email_format_html_warns_where_it_is_set(tmp_path, config):
+def test_an_unimplemented_alerter_option_warns_where_it_is_set(tmp_path, config):
+    from logalert.notify.alerters.slack import JIRA
+
     path = tmp_path / "r.yaml"
-    path.write_text(BASE + "alert:\n  - email:\n      email: ops@example.com\n      email_format: html\n")
+    path.write_text(BASE + "alert:\n  - slack:\n      slack_webhook_url: https://hooks.slack.com/services/A/B/C\n"
+                           "      slack_attach_jira_ticket_url: true\n")
     _, warnings = load_rule(str(path), config)
     assert [str(w) for w in warnings] == [
-        f"{path}:7: warning: email_format: accepted for ElastAlert compatibility but not implemented: "
-        "mail is always sent as plain text"]
+        f"{path}:7: warning: slack_attach_jira_ticket_url: accepted for ElastAlert compatibility but not "
+        f"implemented: {JIRA}"]
 
 
 @pytest.mark.parametrize("option", [o for o in registry.CONFIG_OPTIONS if not o.implemented], ids=lambda o: o.name)

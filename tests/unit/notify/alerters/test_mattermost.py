@@ -115,3 +115,21 @@ def test_long_bodies_are_cut_below_mattermosts_post_limit(make_rule):
 def test_describe_hides_the_webhooks(make_rule):
     _rule, hook = _hook(make_rule)
     assert hook.describe() == "mattermost (1 webhook: <secret>)"
+
+
+def test_discover_links_follow_as_attachments(make_rule):
+    from logalert.notify import discover
+
+    rule, hook = _hook(make_rule, """\
+generate_kibana_discover_url: true
+kibana_discover_app_url: "http://kibana:5601/app/discover#/"
+kibana_discover_index_pattern_id: "logs-id"
+kibana_discover_version: "7.17"
+mattermost_attach_kibana_discover_url: true
+mattermost_kibana_discover_color: "#123456"
+""")
+    alert = _alert(rule, {"level": "ERROR"})
+    first, link = hook.payload(alert)["attachments"]
+    assert first["title"] == "ERROR in checkout"
+    assert link == {"color": "#123456", "title": "Discover in Kibana",
+                    "title_link": discover.url(rule, alert.matches[0], "kibana")}

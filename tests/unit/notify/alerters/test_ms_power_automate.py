@@ -97,3 +97,22 @@ def test_unknown_text_size_is_refused(make_rule):
     with pytest.raises(ConfigError) as info:
         make_rule(BASE + "ms_power_automate_body_text_size: huge\n")
     assert "ms_power_automate_body_text_size" in str(info.value)
+
+
+OPENSEARCH = """\
+generate_opensearch_discover_url: true
+opensearch_discover_app_url: "http://dash:5601/app/data-explorer/discover#"
+opensearch_discover_index_pattern_id: "os-logs"
+opensearch_discover_version: "2.11"
+"""
+
+
+def test_opensearch_discover_button_with_its_title_and_style(make_rule):
+    from logalert.notify import discover
+
+    rule, alerter = _flow(make_rule, OPENSEARCH + "ms_power_automate_opensearch_discover_attach_url: true\n"
+                                     "ms_power_automate_opensearch_discover_color: positive\n")
+    alert = _alert(rule, {"level": "ERROR"})
+    assert _card(alerter.payload(alert))["actions"] == [
+        {"type": "Action.OpenUrl", "title": "Discover in opensearch", "style": "positive",
+         "url": discover.url(rule, alert.matches[0], "opensearch")}]

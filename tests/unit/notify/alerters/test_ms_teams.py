@@ -140,12 +140,37 @@ def test_bad_values_are_refused_at_load_without_quoting_the_url(make_rule, extra
     assert "SECRETPART" not in str(info.value)
 
 
-def test_discover_link_options_load_with_a_warning(tmp_path, config):
+KIBANA = """\
+generate_kibana_discover_url: true
+kibana_discover_app_url: "http://kibana:5601/app/discover#/"
+kibana_discover_index_pattern_id: "logs-id"
+kibana_discover_version: "8.11"
+"""
+
+
+def test_discover_link_options_load_without_warnings(tmp_path, config):
     path = tmp_path / "r.yaml"
-    path.write_text(f"{BASE}ms_teams_webhook_url: {HOOK}\nms_teams_attach_kibana_discover_url: true\n")
+    path.write_text(f"{BASE}ms_teams_webhook_url: {HOOK}\n{KIBANA}ms_teams_attach_kibana_discover_url: true\n")
     _rule, warnings = load_rule(str(path), config)
-    assert [(w.option, w.fatal) for w in warnings] == [("ms_teams_attach_kibana_discover_url", False)]
-    assert "not implemented: alerts carry no Kibana/OpenSearch Discover link" in str(warnings[0])
+    assert warnings == []
+
+
+def test_attached_discover_link_is_a_button_under_the_card(make_rule):
+    from logalert.notify import discover
+
+    rule, alerter = _teams(make_rule, f"ms_teams_webhook_url: {HOOK}\n{KIBANA}ms_teams_attach_kibana_discover_url: true\n"
+                                      "ms_teams_kibana_discover_title: Open logs\n")
+    match = _match({"level": "ERROR"})
+    card = _card(alerter.payload(Alert("a", rule, (match,), "S", "B")))
+    assert card["actions"] == [{"type": "Action.OpenUrl", "title": "Open logs",
+                                "url": discover.url(rule, match, "kibana")}]
+
+
+def test_no_button_without_attach_or_without_a_match(make_rule):
+    rule, alerter = _teams(make_rule, f"ms_teams_webhook_url: {HOOK}\n{KIBANA}")
+    assert "actions" not in _card(alerter.payload(Alert("a", rule, (_match({}),), "S", "B")))
+    rule, alerter = _teams(make_rule, f"ms_teams_webhook_url: {HOOK}\n{KIBANA}ms_teams_attach_kibana_discover_url: true\n")
+    assert "actions" not in _card(alerter.payload(Alert("a", rule, (), "S", "B")))
 
 
 def test_describe_hides_the_webhooks(make_rule):

@@ -214,3 +214,19 @@ def test_jinja_root_name_must_be_a_name(make_rule):
 
 def test_describe_shows_no_url(make_rule):
     assert _post2(make_rule)[1].describe() == "post2 (1 URL: <secret>)"
+
+
+def test_rule_level_jinja_root_name_and_discover_link_in_the_payload(make_rule):
+    from logalert.notify import discover
+
+    rule, alerter = _post2(make_rule, """\
+jinja_root_name: doc
+generate_kibana_discover_url: true
+kibana_discover_app_url: "http://kibana:5601/app/discover#/"
+kibana_discover_index_pattern_id: "logs-id"
+kibana_discover_version: "8.11"
+http_post2_payload: {pod: "{{ doc['kubernetes.pod'] }}", link: "{{ kibana_discover_url }}"}
+""")
+    match = Match(dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), {"kubernetes.pod": "web-1"})
+    body = alerter.payload(Alert("a", rule, (match,), "S", "B"))
+    assert body == {"pod": "web-1", "link": discover.url(rule, match, "kibana")}

@@ -140,3 +140,128 @@ def test_timeout_is_retryable_and_says_delivery_is_unknown(seed):
         _alerter(seed).send(_alert(seed))
     assert info.value.retryable is True
     assert "delivery unknown" in str(info.value)
+
+
+KIBANA = """\
+generate_kibana_discover_url: true
+kibana_discover_app_url: "http://kibana:5601/app/discover#/"
+kibana_discover_index_pattern_id: "logs-id"
+kibana_discover_version: "8.11"
+"""
+SLACK = "name: r\ntype: any\nindex: x\nalert: [slack]\nslack_webhook_url: https://hooks.slack.com/services/A/B/C\n"
+
+
+def _match_alert(rule, doc):
+    import datetime as dt
+
+    from logalert.model import Match
+
+    match = Match(dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), doc)
+    return Alert("a1", rule, (match,), "Subject", "Body")
+
+
+def test_attachment_options_map_onto_slack_fields(make_rule):
+    rule = make_rule(SLACK + """\
+slack_msg_pretext: "heads up"
+slack_footer: logalert
+slack_footer_icon: https://example.com/f.png
+slack_image_url: https://example.com/i.png
+slack_thumb_url: https://example.com/t.png
+slack_author_name: ops
+slack_author_link: https://example.com/ops
+slack_author_icon: https://example.com/a.png
+slack_title: Disk
+slack_title_link: https://example.com/runbook
+""")
+    (payload,) = _alerter(rule).payloads(_match_alert(rule, {}))
+    (attachment,) = payload["attachments"]
+    assert {k: attachment[k] for k in ("pretext", "footer", "footer_icon", "image_url", "thumb_url", "author_name",
+                                       "author_link", "author_icon", "title", "title_link")} == {
+        "pretext": "heads up", "footer": "logalert", "footer_icon": "https://example.com/f.png",
+        "image_url": "https://example.com/i.png", "thumb_url": "https://example.com/t.png", "author_name": "ops",
+        "author_link": "https://example.com/ops", "author_icon": "https://example.com/a.png", "title": "Disk",
+        "title_link": "https://example.com/runbook"}
+
+
+def test_alert_fields_read_the_first_match_and_missing_ones_say_so(make_rule):
+    rule = make_rule(SLACK + """\
+alert_missing_value: "-"
+slack_alert_fields:
+- {title: Host, value: monitor.host, short: true}
+- {title: Status, value: monitor.status}
+- {title: Zone, value: beat.name, short: true}
+""")
+    (payload,) = _alerter(rule).payloads(_match_alert(rule, {"monitor": {"host": "web-1", "status": 503}}))
+    assert payload["attachments"][0]["fields"] == [
+        {"title": "Host", "value": "web-1", "short": True},
+        {"title": "Status", "value": "503", "short": False},
+        {"title": "Zone", "value": "-", "short": True}]
+
+
+def test_discover_links_are_extra_attachments_with_their_colour_and_title(make_rule):
+    from logalert.notify import discover
+
+    rule = make_rule(SLACK + KIBANA + """\
+generate_opensearch_discover_url: true
+opensearch_discover_app_url: "http://dash:5601/app/data-explorer/discover#"
+opensearch_discover_index_pattern_id: "os-logs"
+opensearch_discover_version: "2.11"
+slack_attach_kibana_discover_url: true
+slack_attach_opensearch_discover_url: true
+slack_kibana_discover_title: Logs
+""")
+    alert = _match_alert(rule, {"level": "ERROR"})
+    (payload,) = _alerter(rule).payloads(alert)
+    _main, kibana, opensearch = payload["attachments"]
+    assert kibana == {"color": "#ec4b98", "title": "Logs",
+                      "title_link": discover.url(rule, alert.matches[0], "kibana")}
+    assert opensearch == {"color": "#ec4b98", "title": "Discover in Opensearch",
+                          "title_link": discover.url(rule, alert.matches[0], "opensearch")}
+
+
+def test_no_discover_attachment_unless_generated_and_attached(make_rule):
+    attach_only = make_rule(SLACK + "slack_attach_kibana_discover_url: true\n")
+    assert len(_alerter(attach_only).payloads(_match_alert(attach_only, {}))[0]["attachments"]) == 1
+    generate_only = make_rule(SLACK + KIBANA)
+    assert len(_alerter(generate_only).payloads(_match_alert(generate_only, {}))[0]["attachments"]) == 1
+
+
+def test_every_slack_option_of_elastalert2_loads_and_only_jira_ones_warn(tmp_path, config):
+    path = tmp_path / "r.yaml"
+    path.write_text(SLACK + KIBANA + """\
+slack_timeout: 5
+slack_ca_certs: /etc/ssl/certs/ca-certificates.crt
+slack_ignore_ssl_errors: false
+slack_proxy: http://proxy:3128
+slack_alert_fields: [{title: t, value: v}]
+slack_attach_kibana_discover_url: true
+slack_kibana_discover_color: "#000000"
+slack_attach_jira_ticket_url: true
+slack_jira_ticket_title: Ticket
+""")
+    _rule, warnings = load_rule(str(path), config)
+    assert sorted(w.option for w in warnings) == ["slack_attach_jira_ticket_url", "slack_jira_ticket_title"]
+    assert all("not implemented" in str(w) and "slack_title_link" in str(w) for w in warnings)
+
+
+@responses.activate
+def test_timeout_and_tls_options_reach_the_request(make_rule, tmp_path):
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("not a real bundle")
+    rule = make_rule(SLACK + f"slack_timeout: 3\nslack_ca_certs: {bundle}\n")
+    seen = {}
+
+    def capture(request):
+        seen["ok"] = True
+        return (200, {}, "ok")
+
+    responses.add_callback(responses.POST, "https://hooks.slack.com/services/A/B/C", callback=capture)
+    from unittest import mock
+
+    import requests as requests_module
+
+    with mock.patch.object(requests_module, "request", wraps=requests_module.request) as spy:
+        _alerter(rule).send(_match_alert(rule, {}))
+    assert seen == {"ok": True}
+    kwargs = spy.call_args.kwargs
+    assert (kwargs["timeout"], kwargs["verify"]) == (3.0, str(bundle))
