@@ -262,7 +262,11 @@ def _semantic_checks(rule: LineMap, path: str) -> list[Problem]:
                 continue
             line = filters.pos[i] if isinstance(filters, LineList) else at("filter")
             kinds = [k for k in item if k not in FILTER_KINDS]
-            if kinds:
+            if kinds == ["type"]:  # ElastAlert's examples still carry it
+                out.append(Problem(line[0], line[1], f"filter[{i}]", "the 'type' filter matches a mapping type, "
+                                   "which Elasticsearch 8 and OpenSearch 2 no longer have (they refuse the query); "
+                                   "remove this filter"))
+            elif kinds:
                 out.append(Problem(line[0], line[1], f"filter[{i}]", f"unknown filter kind '{kinds[0]}'"
                                    + schema.did_you_mean(str(kinds[0]), FILTER_KINDS)))
             query = item.get("query")

@@ -44,9 +44,9 @@ def test_broken_folder_exits_1_with_one_line_per_problem(capsys):
     code = main(["validate", str(BROKEN)])
     lines = capsys.readouterr().out.splitlines()
     assert code == 1
-    assert lines[-1] == "1 rule(s) valid, 13 file(s) invalid, 0 warning(s)"
+    assert lines[-1] == "1 rule(s) valid, 14 file(s) invalid, 0 warning(s)"
     problems = lines[:-1]
-    assert len(problems) == 13
+    assert len(problems) == 14
     assert f"{BROKEN / 'slack_no_url.yaml'}:6: slack_webhook_url: required by the 'slack' notifier but not set" in problems
     known = ", ".join(sorted(RULE_TYPES))
     assert (f"{BROKEN / 'unknown_type.yaml'}:3: type: unknown rule type 'frequenzy'; did you mean 'frequency'? "

@@ -42,6 +42,7 @@ CASES = [
     ("missing_import.yaml", 2, "import", "imported file not found"),
     ("filter_not_list.yaml", 4, "filter", "must be a list of filters"),
     ("unknown_filter_kind.yaml", 7, "filter[1]", "unknown filter kind 'querystring'; did you mean 'query_string'?"),
+    ("type_filter.yaml", 8, "filter[1]", "no longer have (they refuse the query); remove this filter"),
 ]
 
 
