@@ -202,6 +202,9 @@ def run_tool(tool: str, n: int, args: argparse.Namespace, ctx: dict[str, Any]) -
         if made.returncode != 0:
             raise SystemExit(f"ElastAlert2 create_index failed:\n{made.stdout[-2000:]}\n{made.stderr[-2000:]}")
         argv = [str(ctx["ea_python"]), "-m", "elastalert.elastalert", "--config", str(config)]
+    elif args.profile:
+        argv = [sys.executable, str(common.BENCH / "soakprofile.py"), str(work / "profile"), "--",
+                "run", "--config", str(config)]
     else:
         argv = common.logalert_command() + ["run", "--config", str(config)]
     probes_file = work / "probes.jsonl"
@@ -237,7 +240,7 @@ def run_tool(tool: str, n: int, args: argparse.Namespace, ctx: dict[str, Any]) -
     elapsed = (exited_at if exited_at is not None else time.monotonic() - started)
     http = proxy.snapshot()
     alerts = receiver.total(key)
-    returncode = children.stop(daemon, STOP_GRACE)
+    returncode = children.stop(daemon, STOP_GRACE * (4 if args.profile else 1))  # a profile takes a while to write
     children.stop(loader, 15.0)
     errors, first_errors = error_lines(work / f"{tool}.stderr")
     runs_done = rule_runs(tool, engine, work / f"{tool}.stderr")
@@ -254,6 +257,9 @@ def run_tool(tool: str, n: int, args: argparse.Namespace, ctx: dict[str, Any]) -
         "error_lines": errors, "first_errors": first_errors, "returncode": returncode,
         "alive_at_end": exited_at is None, "exited_at": exited_at, "loader": loader_tail,
     }
+    if args.profile and tool == "logalert":
+        print(f"[{tool} N={n}] profile (cProfile + tracemalloc; CPU and RSS above are inflated by it): "
+              f"{work / 'profile'}/cpu.txt, memory.txt", file=sys.stderr)
     print(f"[{tool} N={n}] done: {summary['samples']} samples, exit {returncode}, {errors} error lines; "
           f"loader: {' '.join(loader_tail)}", file=sys.stderr)
     if exited_at is not None:
@@ -321,12 +327,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--reuse", metavar="DIR",
                    help="take the runs of tools not in --tools from DIR/soak_nN.json (an earlier --save on the "
                         "same machine, e.g. ElastAlert2's, which does not change when logalert does)")
+    p.add_argument("--profile", action="store_true",
+                   help="run logalert under cProfile (all threads) and tracemalloc (soakprofile.py); the reports "
+                        "go to its work dir. Slows it: not for the published figures")
     p.add_argument("--save", action="store_true", help="write tables, JSON and PNG plots to benchmarks/results/")
     p.add_argument("--publish", action="store_true", help="with --save: also the plots to benchmarks/soak/ "
                                                            "(committed, for the README; not with --quick)")
     args = p.parse_args(argv)
     if args.engine_port in FORBIDDEN_PORTS:
         raise SystemExit(f"port {args.engine_port} is reserved (9200: engine-up, 9250/9260: the test suites)")
+    if args.publish and args.profile:
+        raise SystemExit("--publish: not with --profile (profilers inflate CPU and memory)")
     if args.publish and (args.quick or not args.save):
         raise SystemExit("--publish needs --save and a full run (the README's plots come from a full run)")
     counts = [int(x) for x in (args.rules or ("200" if args.quick else "200,1000")).split(",") if x.strip()]

@@ -9,6 +9,7 @@ windows overlap pick the same checkpoints and a match found twice is the same ma
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import heapq
 from typing import Any, Callable, Iterator, Mapping, Sequence, TypeVar
 
@@ -41,6 +42,7 @@ def from_ms(value: float) -> dt.datetime:
 
 
 # --- the grid ------------------------------------------------------------------------
+@functools.lru_cache(maxsize=256)  # every run of a counting rule asks for the same timeframe's
 def _divisors(n: int) -> list[int]:
     small, large = [], []
     i = 1

@@ -91,6 +91,22 @@ class EventSeries:
         j = bisect.bisect_left(self.times.get(key, []), before)
         return self.events[key][j - 1] if j else None
 
+    def slim(self, before: dt.datetime) -> None:
+        """Let go of the documents (keeping their time and, with a value field, its
+        value) of events before ``before``, except the newest of each value: later runs
+        count them, but only read the documents of events in their own window (a match
+        is a new document, or one within a timeframe after it) and the newest document
+        before a checkpoint (``latest``). The full documents of a busy value over the
+        lookback were most of a counting rule's memory."""
+        for key, times in self.times.items():
+            events = self.events[key]
+            for i in range(bisect.bisect_left(times, before) - 2, -1, -1):
+                e = events[i]
+                if not e.source or (self.value_field and len(e.source) == 1 and self.value_field in e.source):
+                    break  # slimmed by an earlier run, and so is everything before it
+                kept = {self.value_field: lookup(e.source, self.value_field)} if self.value_field else {}
+                events[i] = Event(e.timestamp, kept, e.index, e.id)
+
     def prune(self, before: dt.datetime) -> None:
         for key in list(self.times):
             i = bisect.bisect_left(self.times[key], before)
@@ -212,6 +228,8 @@ class CountingRule(RuleType):
         # What a later run may still need: windows reaching back from its first checkpoint.
         horizon = window.end - self.rule.buffer_time - (self.lookback + 1) * self.timeframe - step
         self.events.prune(horizon)
+        if not self.engine:
+            self.events.slim(window.end - self.rule.buffer_time)
         self.forget_before(horizon)
         self.started = True
         return matches

@@ -23,7 +23,7 @@ from logalert.notify import delivery, digest, render
 from logalert.notify.alerters.base import Alerter
 from logalert.rules.model import Rule
 from logalert.ruletypes.base import refusal
-from logalert.run import realert, resolve
+from logalert.run import overlap, realert, resolve
 from logalert.run.window import next_window
 from logalert.state.base import RuleStatus, StateStore
 from logalert.timeutil import now as utcnow
@@ -110,6 +110,8 @@ class RuleRunner:
                 plan.backend = self.pool.get(self.rule.connection, self.rule.options)
                 plan.queries = self.ruletype.queries(plan.result.window)
                 plan.requests = self._requests(plan.result.window, plan.queries)
+                if not plan.explicit:
+                    self._split_overlap(plan)
         except EngineError as exc:
             self._fail(plan, exc)
         return plan
@@ -158,6 +160,20 @@ class RuleRunner:
         # The query check goes along until the engine has accepted the query once.
         return query.requests(self.rule, window, queries, check=not self._query_checked)
 
+    def _split_overlap(self, plan: "Plan") -> None:
+        """The window's hits searches ask only for what is new (``overlap``)."""
+        assert plan.status is not None and plan.result.window is not None
+        plan.splits = overlap.plan(self.rule, plan.result.window, plan.status.last_end, plan.queries, plan.requests)
+
+    def _late(self, plan: "Plan", n: int) -> list[Event]:
+        """The documents of the overlap buckets whose count changed since they were
+        evaluated (indexed late, mostly), fetched now; usually none."""
+        assert plan.status is not None and plan.backend is not None
+        at, s = plan.splits[n]
+        answer, plan.answers[at] = plan.answers[at], None
+        hits = overlap.late_hits(self.rule, s, answer, plan.status.seen, plan.backend, plan.requests[at].index)
+        return self._events(hits, plan.result)
+
     def _answers(self, plan: "Plan") -> tuple[list[Any], list[Event]]:
         """The rule type's answers from the engine's; hits beyond one page are fetched here.
         Each engine answer is let go once read (the events keep the documents)."""
@@ -167,7 +183,10 @@ class RuleRunner:
         new_events: list[Event] = []
         window_events: list[Event] = []  # for a read-back asking only for the time before the window
         queries = iter(plan.queries)
+        counts_at = {at for at, _ in plan.splits.values()}
         for n, request in enumerate(plan.requests):
+            if n in counts_at:
+                continue  # read with the hits search it belongs to
             answer = plan.answers[n]
             q = None if request.kind == "check" else next(queries)
             if isinstance(answer, EngineError):
@@ -186,11 +205,16 @@ class RuleRunner:
             else:
                 answer = None  # _hits takes the page over
                 events = self._events(self._hits(plan, n), plan.result)
+                if n in plan.splits:
+                    events = self._late(plan, n) + events
                 if request.plus_window:
                     events += window_events
                 elif q.start is None and q.end is None:
                     window_events = events
-                fresh = [e for e in events if f"{e.index}/{e.id}" not in status.seen]
+                # Earlier runs ended at last_end: what is younger cannot have been seen.
+                seen, young = status.seen, status.last_end
+                fresh = [e for e in events if (young is not None and e.timestamp >= young)
+                         or not seen.has(f"{e.index}/{e.id}", e.timestamp.timestamp())]
                 new_events.extend(fresh)
                 # A type rebuilding its memory after a restart also needs what earlier runs saw.
                 answers.append(events if q.seen_too else fresh)
@@ -246,8 +270,8 @@ class RuleRunner:
             self.state.delete_aggregation(rule.name, key)
         # Remember what this window evaluated so the next window's overlap skips it.
         horizon_ts = (window.end - rule.buffer_time - rule.run_every).timestamp()
-        status.seen = {k: t for k, t in status.seen.items() if t >= horizon_ts}
-        status.seen.update({f"{e.index}/{e.id}": t for e in events if (t := e.timestamp.timestamp()) >= horizon_ts})
+        status.seen.forget_before(horizon_ts)
+        status.seen.update([(f"{e.index}/{e.id}", t) for e in events if (t := e.timestamp.timestamp()) >= horizon_ts])
         if not plan.explicit or plan.send:
             status.last_end = max(window.end, status.last_end) if status.last_end else window.end
         status.last_run = now
@@ -356,6 +380,9 @@ class Plan:
     # page came back full waits to be sent again whole.
     answers: list[batch.Answer | None] = field(default_factory=list)
     evaluated: bool = False
+    # The window's hits search at position n asks only for its part after the overlap;
+    # n -> (position of the overlap's counts search, how the window was split).
+    splits: dict[int, tuple[int, overlap.Split]] = field(default_factory=dict)
 
     def full_pages(self) -> dict[int, int]:
         """The hits searches whose page came back full (the rule has more hits than that):

@@ -2,7 +2,8 @@
 
 A run covers ``[last_end - buffer_time, now - query_delay)``. The overlap with
 the previous run catches documents indexed late (Fluentd buffers, ingest lag);
-dedupe by index + _id keeps them from alerting twice. After downtime the range
+dedupe by index + _id keeps them from alerting twice, and ``overlap`` keeps the
+overlap from being fetched again (it is counted; only changed buckets are read). After downtime the range
 starts at the last recorded end, but never further back than old_query_limit.
 """
 

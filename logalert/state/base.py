@@ -13,6 +13,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Callable, Collection
 
+from logalert.state.seen import SeenIds
+
 
 @dataclass
 class RuleStatus:
@@ -24,12 +26,17 @@ class RuleStatus:
     alerts: int = 0
     duration: float = 0.0
     error: str | None = None
-    # index/_id of documents already evaluated, with their timestamps, so the
-    # buffer_time overlap of the next run does not evaluate them again.
-    seen: dict[str, float] = field(default_factory=dict)
+    # index/_id of documents already evaluated, by the second of their timestamps, so
+    # the buffer_time overlap of the next run does not evaluate them again (compact:
+    # see state/seen.py). A plain {"index/_id": timestamp} dict is accepted.
+    seen: SeenIds = field(default_factory=SeenIds)
     # Alerts firing per key (query_key values, or the digest key), for send_resolved:
     # key -> {"since": ISO, "last": ISO (latest match, event time), "match": Match.record()}.
     firing: dict[str, dict] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.seen, SeenIds):
+            self.seen = SeenIds.from_record(self.seen)
 
 
 @dataclass

@@ -18,6 +18,7 @@ import hashlib
 from typing import Any, Collection, Mapping
 
 from logalert.state.base import Aggregation, OutboxEntry, RuleStatus, Silence
+from logalert.state.seen import SeenIds
 from logalert.timeutil import iso, parse_iso
 
 SCHEMA_VERSION = 1
@@ -95,14 +96,14 @@ def now_iso() -> str:
 
 def copy_status(status: RuleStatus) -> RuleStatus:
     """A copy the caller may change (a deepcopy of the seen ids was a hot spot)."""
-    return dataclasses.replace(status, seen=dict(status.seen), firing={k: dict(v) for k, v in status.firing.items()})
+    return dataclasses.replace(status, seen=status.seen.copy(), firing={k: dict(v) for k, v in status.firing.items()})
 
 
 # --- status ------------------------------------------------------------------------
 def status_doc(status: RuleStatus) -> dict[str, Any]:
     return {"kind": "status", "rule": status.rule, "last_end": _opt_iso(status.last_end),
             "last_run": _opt_iso(status.last_run), "hits": status.hits, "matches": status.matches,
-            "alerts": status.alerts, "duration": status.duration, "error": status.error, "seen": status.seen,
+            "alerts": status.alerts, "duration": status.duration, "error": status.error, "seen": status.seen.record(),
             "firing": status.firing, "written": now_iso()}
 
 
@@ -111,7 +112,7 @@ def decode_status(d: Mapping[str, Any]) -> RuleStatus:
         rule=str(d["rule"]), last_end=date_of(d.get("last_end")), last_run=date_of(d.get("last_run")),
         hits=int(d.get("hits") or 0), matches=int(d.get("matches") or 0), alerts=int(d.get("alerts") or 0),
         duration=float(d.get("duration") or 0.0), error=d.get("error"),
-        seen={str(k): float(v) for k, v in (d.get("seen") or {}).items()},
+        seen=SeenIds.from_record(d.get("seen")),
         firing={str(k): dict(v) for k, v in (d.get("firing") or {}).items() if isinstance(v, dict)})
 
 

@@ -51,6 +51,7 @@ DEFAULT_HORIZON = dt.timedelta(hours=2)
 # longer than this starts afresh after a quiet day.
 SILENCE_HORIZON = dt.timedelta(days=1)
 PURGE_BATCH = 10000  # records deleted per retention request
+STATUS_BULK = 200  # deferred statuses per _bulk request
 
 
 class EngineState(LeaseIndex, DigestIndex, StateStore):
@@ -109,11 +110,16 @@ class EngineState(LeaseIndex, DigestIndex, StateStore):
         self._check_gate([status.rule])
         self._no_status.discard(status.rule)
         doc = status_doc(status)
-        stored = decode_status(doc)  # as a reader of the index will see it (milliseconds)
+        # As a reader of the index will see it (milliseconds). The seen ids are already in
+        # their stored form: copied, not decoded again entry by entry.
+        stored = decode_status(dict(doc, seen={}))
+        stored.seen = status.seen.copy()
         with self._lock:
             self._status[status.rule] = stored
             if self._deferred is not None:
-                self._deferred.append(copy_status(stored))
+                # The cache entry is replaced on the next save, never changed in place
+                # (load_status hands out copies): the deferred write may share it.
+                self._deferred.append(stored)
                 return
         self._put(doc_id("status", status.rule), doc)
 
@@ -136,9 +142,12 @@ class EngineState(LeaseIndex, DigestIndex, StateStore):
                 pending: list[RuleStatus] = []
                 if self._deferring == 0:
                     pending, self._deferred = self._deferred or [], None
-            pending = [s for s in pending if not self._gated(s.rule)]
-            if pending:
-                self._bulk([(doc_id("status", s.rule), status_doc(s)) for s in pending])
+            self._bulk_status([s for s in pending if not self._gated(s.rule)])
+
+    def _bulk_status(self, statuses: list[RuleStatus]) -> None:
+        """In _bulk requests of at most STATUS_BULK statuses: no request body holds every rule's."""
+        for i in range(0, len(statuses), STATUS_BULK):
+            self._bulk([(doc_id("status", x.rule), status_doc(x)) for x in statuses[i:i + STATUS_BULK]])
 
     # --- taking rules over, giving them up (replicas) ---------------------------------
     def adopt(self, rules: Collection[str]) -> None:
@@ -182,8 +191,7 @@ class EngineState(LeaseIndex, DigestIndex, StateStore):
         with self._lock:
             deferred = [x for x in self._deferred or [] if x.rule in rules]
         final = {x.rule: x for x in deferred if not self._gated(x.rule)}  # the last write of each wins
-        if final:
-            self._bulk([(doc_id("status", x.rule), status_doc(x)) for x in final.values()])
+        self._bulk_status(list(final.values()))
         with self._lock:
             if self._deferred is not None:
                 self._deferred = [x for x in self._deferred if x.rule not in rules]

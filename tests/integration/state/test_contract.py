@@ -97,7 +97,7 @@ def test_a_saved_status_reads_back_whole_and_a_new_save_replaces_it(store):
 def test_status_copies_are_independent_of_the_store(store):
     saved = status()
     store.save_status(saved)
-    snapshot = dataclasses.replace(saved, seen=dict(saved.seen))
+    snapshot = dataclasses.replace(saved, seen=saved.seen.copy())
     saved.hits, saved.last_end = 99, at(50)
     saved.seen["logs-a/3"] = at(20).timestamp()
     assert store.load_status("r") == snapshot

@@ -92,3 +92,17 @@ def test_a_tick_holds_at_most_round_hits_documents_at_once(make_rule, monkeypatc
     assert engine.most_held <= tick.ROUND_HITS
     assert engine.msearches < rules  # still shared requests, not one per rule
     assert engine.pagings == (rules if max_query_size < DOCS_PER_RULE else 0)
+
+
+def test_a_tick_gives_freed_memory_back_once_it_is_done(monkeypatch):
+    """After a tick its answers are garbage: the allocator is asked to return the freed
+    pages (glibc's malloc_trim), once per tick, even for a tick of no rules with work."""
+    calls = []
+    monkeypatch.setattr(tick, "_trim", lambda pad: calls.append(pad) or 1)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        tick.run_tick([], MemoryState(), pool)
+        assert calls == []  # nothing ran, nothing to give back
+        runner = type("R", (), {"rule": type("Rule", (), {"name": "r"})(),
+                                "plan": lambda self, window, send: (_ for _ in ()).throw(RuntimeError("x"))})()
+        tick.run_tick([runner], MemoryState(), pool)
+    assert calls == [0]
