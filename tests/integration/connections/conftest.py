@@ -107,6 +107,16 @@ def assert_no_secret(*texts: str) -> None:
             assert secret not in text, "a secret was printed"
 
 
+def assert_ran(proc, command: str) -> None:
+    """The command succeeded against the engine: test-rule found the case's 3 documents,
+    validate passed the rule."""
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    if command == "test-rule":
+        assert "hits:    3" in proc.stdout
+    else:
+        assert proc.stdout.startswith("1 rule(s) valid, 0 file(s) invalid")
+
+
 def only_line(proc: Any, text: str) -> str:
     """The one line of the command's output holding ``text``: the whole message."""
     output = proc.stdout + proc.stderr

@@ -9,7 +9,7 @@ import pytest
 
 from tests.support.tlsproxy import Checks
 
-from .conftest import AUTH, HINT, WRONG, assert_no_secret, only_line, run_command, via, write_case
+from .conftest import assert_ran, AUTH, HINT, WRONG, assert_no_secret, only_line, run_command, via, write_case
 
 COMMANDS = ("test-rule", "validate")
 # Plain `make test` runs each method through one command; the matrix runs every pair.
@@ -18,21 +18,13 @@ PAIRS = [pytest.param(method, command, marks=() if FAST[method] == command else 
          for method in AUTH for command in COMMANDS]
 
 
-def _ran(proc, command: str) -> None:
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    if command == "test-rule":
-        assert "hits:    3" in proc.stdout
-    else:
-        assert proc.stdout.startswith("1 rule(s) valid, 0 file(s) invalid")
-
-
 @pytest.mark.parametrize("method, command", PAIRS)
 def test_each_auth_method_reaches_the_engine(tmp_path, ca, tls_proxy, errors_index, method, command):
     checks, options = AUTH[method]
     proxy = tls_proxy(checks)
     write_case(tmp_path, errors_index, via(proxy, ca, **options))
     proc = run_command(command, tmp_path)
-    _ran(proc, command)
+    assert_ran(proc, command)
     assert proxy.refused() == [], "a request went without the credential"
     assert {seen.authorization for seen in proxy.forwarded()} == {
         {"basic": "Basic", "api_key": "ApiKey", "bearer": "Bearer"}[method]}
@@ -69,7 +61,7 @@ def test_an_api_key_wins_over_a_bearer_token_and_a_password(tmp_path, ca, tls_pr
     proxy = tls_proxy(Checks(api_key=AUTH["api_key"][1]["es_api_key"]))
     options = {**AUTH["basic"][1], **AUTH["bearer"][1], **AUTH["api_key"][1]}
     write_case(tmp_path, errors_index, via(proxy, ca, **options))
-    _ran(run_command("validate", tmp_path), "validate")
+    assert_ran(run_command("validate", tmp_path), "validate")
     assert {seen.authorization for seen in proxy.forwarded()} == {"ApiKey"}
 
 
@@ -78,7 +70,7 @@ def test_es_url_prefix_reaches_the_engine_behind_an_ingress_path(tmp_path, ca, t
     proxy = tls_proxy(Checks(prefix=prefix, bearer=AUTH["bearer"][1]["es_bearer"]))
     write_case(tmp_path, errors_index, via(proxy, ca, es_url_prefix=prefix, **AUTH["bearer"][1]))
     proc = run_command("test-rule", tmp_path)
-    _ran(proc, "test-rule")
+    assert_ran(proc, "test-rule")
     head = "/" + prefix.strip("/")
     assert all(seen.path.startswith(head + "/") for seen in proxy.seen), [s.path for s in proxy.seen]
     assert any("_search" in (seen.forwarded or "") or "_msearch" in (seen.forwarded or "")

@@ -8,15 +8,7 @@ import pytest
 
 from tests.support.tlsproxy import Checks
 
-from .conftest import only_line, run_command, via, write_case
-
-
-def _ran(proc, command: str) -> None:
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    if command == "test-rule":
-        assert "hits:    3" in proc.stdout
-    else:
-        assert proc.stdout.startswith("1 rule(s) valid, 0 file(s) invalid")
+from .conftest import assert_ran, only_line, run_command, via, write_case
 
 
 @pytest.mark.parametrize("command", [
@@ -24,7 +16,7 @@ def _ran(proc, command: str) -> None:
 def test_a_private_ca_in_ca_certs_verifies_the_cluster(tmp_path, ca, tls_proxy, errors_index, command):
     proxy = tls_proxy()
     write_case(tmp_path, errors_index, via(proxy, ca))
-    _ran(run_command(command, tmp_path), command)
+    assert_ran(run_command(command, tmp_path), command)
     assert proxy.forwarded(), "the requests went around the proxy"
     assert proxy.handshake_failures == []
 
@@ -59,7 +51,7 @@ def test_verify_certs_false_connects_and_warns_once(tmp_path, tls_proxy, errors_
     proxy = tls_proxy()
     write_case(tmp_path, errors_index, via(proxy, verify_certs=False))
     proc = run_command("test-rule", tmp_path)
-    _ran(proc, "test-rule")
+    assert_ran(proc, "test-rule")
     warning = only_line(proc, "verify_certs is false")
     assert f"the TLS certificate of https://127.0.0.1:{proxy.port} is not checked" in warning
     assert "InsecureRequestWarning" not in proc.stderr
@@ -70,7 +62,7 @@ def test_verify_certs_false_connects_and_warns_once(tmp_path, tls_proxy, errors_
 def test_mutual_tls_with_client_cert_and_key(tmp_path, ca, tls_proxy, errors_index, command):
     proxy = tls_proxy(Checks(client_cert=True))
     write_case(tmp_path, errors_index, via(proxy, ca, client_cert=ca.client_cert, client_key=ca.client_key))
-    _ran(run_command(command, tmp_path), command)
+    assert_ran(run_command(command, tmp_path), command)
     assert proxy.forwarded()
 
 
