@@ -115,7 +115,14 @@ def _backfill(runner: Any, start: dt.datetime | None, end: dt.datetime) -> list[
 
 
 def add_parsers(sub: Any) -> None:
-    run = sub.add_parser("run", help="run the daemon")
+    run = sub.add_parser(
+        "run", help="run the daemon",
+        description="Load the rules folder (config.yaml's rules_folder), run each rule every run_every over "
+                    "its index, send alerts through its notifiers and keep state in the writeback index; "
+                    "reload rules when files change; serve /healthz, /metrics and the web console when "
+                    "their ports are set. SIGTERM stops after the runs in flight. --once runs each rule "
+                    "once (over --start/--end when given: a backfill) and exits: 0 ok, 1 invalid rules, "
+                    "2 engine errors.")
     run.add_argument("--config", help="global config file (default: ./config.yaml when present)")
     run.add_argument("--rule", action="append", help="run only this rule file (repeatable)")
     run.add_argument("--once", action="store_true", help="run each rule once over its window and exit")
