@@ -54,7 +54,7 @@ demo: install
 	@LOGALERT_ENGINE_PORT=$(PORT) bash $(ENGINE_SH) up
 	@set -m; trap 'kill $$loader 2>/dev/null; LOGALERT_ENGINE_PORT=$(PORT) bash $(ENGINE_SH) down' EXIT; trap 'exit 130' INT TERM; \
 	  token=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(24))'); \
-	  printf '\n  Web console: http://127.0.0.1:$(WEB_PORT)/\n  Token:       %s\n\n' "$$token"; \
+	  printf '\n  Web console: http://127.0.0.1:$(WEB_PORT)/  (up a few seconds after the daemon starts)\n  Token:       %s\n\n' "$$token"; \
 	  $(PY) tools/demo/load_logs.py --url http://127.0.0.1:$(PORT) --follow & loader=$$!; \
 	  sleep 2; LOGALERT_ES_PORT=$(PORT) LOGALERT_WEB_PORT=$(WEB_PORT) LOGALERT_WEB_TOKEN="$$token" \
 	  $(VENV)/bin/logalert run --config config.yaml

@@ -103,7 +103,8 @@ FIRING, RESOLVED = "firing", "resolved"
 @dataclass(frozen=True, repr=False)
 class Alert:
     """``status`` is ``resolved`` for the notification that an alert cleared
-    (send_resolved); ``since`` is when it started firing (event time), where known."""
+    (send_resolved); ``since`` is when it started firing and ``until`` its last match
+    (event time), where known."""
 
     id: str  # deterministic: rule + match identity
     rule: Rule
@@ -112,10 +113,20 @@ class Alert:
     body: str
     status: str = FIRING
     since: dt.datetime | None = None
+    until: dt.datetime | None = None
 
     @property
     def resolved(self) -> bool:
         return self.status == RESOLVED
+
+    @property
+    def firing_seconds(self) -> float | None:
+        """How long it has fired (event time): since → last match for a resolution, since
+        → this alert's first match while firing; None where ``since`` is unknown."""
+        if self.since is None:
+            return None
+        end = self.until or (self.matches[0].timestamp if self.matches else None)
+        return None if end is None else max(0.0, (end - self.since).total_seconds())
 
     def __repr__(self) -> str:
         return f"Alert({self.id!r}, rule={self.rule.name!r}, subject={self.subject!r})"

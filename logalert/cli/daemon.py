@@ -14,7 +14,7 @@ from logalert.cli.common import EXIT_ENGINE, EXIT_INVALID, EXIT_OK, cli_time, co
 from logalert.cli.web import start_console
 from logalert.config import Config
 from logalert.model import Window
-from logalert.rules import Rule, load_folder
+from logalert.rules import load_folder
 from logalert.timeutil import now
 
 log = logging.getLogger("logalert")
@@ -60,7 +60,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _run_once(cfg: Config, paths: list[str], state: Any, pool: Any,
               start: dt.datetime | None, end: dt.datetime | None) -> int:
-    """Every rule once, as one tick (their searches share _msearch requests)."""
+    """Every rule once, as one tick (their searches share _msearch requests); with
+    ``--start``/``--end``, rules that send resolved notifications run window by window."""
     from concurrent.futures import ThreadPoolExecutor
 
     from logalert.run.runner import RuleRunner
@@ -78,14 +79,17 @@ def _run_once(cfg: Config, paths: list[str], state: Any, pool: Any,
             log.error("rule %r (%s): cannot start: %s", rule.name, rule.file, exc)
             code = EXIT_INVALID
 
-    def window_for(rule: Rule) -> Window | None:
-        if not (start or end):
-            return None
-        stop_at = end or now()
-        return Window(start or stop_at - rule.buffer_time, stop_at)
-
     with ThreadPoolExecutor(max_workers=int(cfg["max_threads"])) as workers:
-        outcomes = run_tick(runners, state, workers, window_for=window_for)
+        if not (start or end):
+            outcomes = run_tick(runners, state, workers)
+        else:
+            outcomes = []
+            plans = {id(r.rule): _backfill(r, start, end or now()) for r in runners}
+            for k in range(max((len(w) for w in plans.values()), default=0)):
+                # Round k runs every rule that has a k-th window: rules share _msearch
+                # requests as in one tick, and firing state moves on window by window.
+                batch = [r for r in runners if k < len(plans[id(r.rule)])]
+                outcomes += run_tick(batch, state, workers, window_for=lambda rule, k=k: plans[id(rule)][k])
     for outcome in outcomes:
         if outcome.error is not None:
             code = max(code, EXIT_ENGINE)
@@ -96,8 +100,29 @@ def _run_once(cfg: Config, paths: list[str], state: Any, pool: Any,
     return code
 
 
+def _backfill(runner: Any, start: dt.datetime | None, end: dt.datetime) -> list[Window]:
+    """The windows of one rule over a backfill range: one (as ElastAlert's --start/--end)
+    unless the rule tracks firing alerts, which are judged at each window's end and so
+    need the live daemon's run_every steps to resolve as it would."""
+    from logalert.run import resolve
+    from logalert.run.window import backfill_windows
+
+    rule = runner.rule
+    first = start or end - rule.buffer_time
+    if not any(resolve.sends_resolved(a) for a in runner.alerters):
+        return [Window(first, end)]
+    return backfill_windows(first, end, run_every=rule.run_every, buffer_time=rule.buffer_time)
+
+
 def add_parsers(sub: Any) -> None:
-    run = sub.add_parser("run", help="run the daemon")
+    run = sub.add_parser(
+        "run", help="run the daemon",
+        description="Load the rules folder (config.yaml's rules_folder), run each rule every run_every over "
+                    "its index, send alerts through its notifiers and keep state in the writeback index; "
+                    "reload rules when files change; serve /healthz, /metrics and the web console when "
+                    "their ports are set. SIGTERM stops after the runs in flight. --once runs each rule "
+                    "once (over --start/--end when given: a backfill) and exits: 0 ok, 1 invalid rules, "
+                    "2 engine errors.")
     run.add_argument("--config", help="global config file (default: ./config.yaml when present)")
     run.add_argument("--rule", action="append", help="run only this rule file (repeatable)")
     run.add_argument("--once", action="store_true", help="run each rule once over its window and exit")

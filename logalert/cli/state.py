@@ -148,16 +148,29 @@ def _known_rule(name: str, cfg: Config, state: Any, outcome: str) -> None:
 
 def add_parsers(sub: Any) -> None:
     config_help = "global config file (default: ./config.yaml when present)"
-    init = sub.add_parser("init", help="create the writeback index with its mappings")
+    init = sub.add_parser(
+        "init", help="create the writeback index with its mappings",
+        description="Create the writeback index (config.yaml's writeback_index) with logalert's mappings, "
+                    "or check that an existing one has them. The daemon does this itself at start; run it "
+                    "where the daemon's credentials may not create indices.")
     init.add_argument("--config", help=config_help)
     init.set_defaults(func=cmd_init)
 
-    st = sub.add_parser("status", help="each rule's last run, window end, counts, errors, owner and lease; replicas; silences")
+    st = sub.add_parser(
+        "status", help="each rule's last run, window end, counts, errors, owner and lease; replicas; silences",
+        description="Read the writeback index and print each rule's last run, window end, hits, matches, "
+                    "alerts and last error, its owner and lease expiry, the live replicas, the alerts "
+                    "firing per rule and key (send_resolved), active silences and pending/failed alerts.")
     st.add_argument("--config", help=config_help)
     st.add_argument("--format", choices=["text", "json"], default="text", help="output format (default text)")
     st.set_defaults(func=cmd_status)
 
-    si = sub.add_parser("silence", help="silence a rule (or one query_key value) for a while")
+    si = sub.add_parser(
+        "silence", help="silence a rule (or one query_key value) for a while",
+        description="Silence a rule's alerts (all of them, or one --query-key value) for --duration, in "
+                    "the writeback index the daemon reads: matches are still evaluated and recorded, "
+                    "nothing is sent. --list shows active silences, --remove ends one early. The rule "
+                    "must be one the rules folder defines.")
     si.add_argument("rule", nargs="?", help="rule name (as in its name: option; must be a known rule)")
     si.add_argument("--duration", default="1h", help="e.g. 30m, 2h, 1d (default 1h)")
     si.add_argument("--query-key", help="only this query_key value (compound keys: comma-joined)")

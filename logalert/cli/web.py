@@ -69,7 +69,12 @@ def cmd_web(args: argparse.Namespace) -> int:
 
 
 def add_parsers(sub: Any) -> None:
-    web = sub.add_parser("web", help="serve the web console without scheduling rules")
+    web = sub.add_parser(
+        "web", help="serve the web console without scheduling rules",
+        description="Serve the web console (rule list, editor, Test, Save, silences, alert history) on "
+                    "web_host:web_port without running any rule, e.g. beside a read-only deployment. "
+                    "Needs a token (web_token, web_token_file or LOGALERT_WEB_TOKEN); refuses a "
+                    "non-loopback address without one.")
     web.add_argument("--config", help="global config file (default: ./config.yaml when present)")
     web.add_argument("--host", help="bind address (default: web_host, 127.0.0.1)")
     web.add_argument("--port", type=int, help="port (default: web_port, else 8090; 0: any free port)")

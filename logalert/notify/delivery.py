@@ -32,7 +32,7 @@ KEPT_MATCHES = 20
 def _entry(alert: Alert, alerter: Alerter, entry_id: str, now: dt.datetime) -> OutboxEntry:
     return OutboxEntry(entry_id, alert.id, alert.rule.name, alerter.name, alert.subject, alert.body, now,
                        matches=[m.record() for m in alert.matches[:KEPT_MATCHES]], alert_status=alert.status,
-                       since=alert.since)
+                       since=alert.since, until=alert.until)
 
 
 @dataclass(frozen=True)
@@ -175,6 +175,6 @@ def retry_pending(rule_name: str, alerters: dict[str, Alerter], state: StateStor
             continue
         matches = tuple(Match.from_record(r) for r in entry.matches)
         alert = Alert(entry.alert_id, rule, matches, entry.subject, entry.body,  # type: ignore[arg-type]
-                      status=entry.alert_status, since=entry.since)
+                      status=entry.alert_status, since=entry.since, until=entry.until)
         sent += _attempt(entry, alerter, alert, policy, sleep, state.put_outbox)
     return sent

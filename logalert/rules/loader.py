@@ -92,7 +92,7 @@ def _read_with_imports(path: str, chain: tuple[str, ...] = ()) -> LineMap:
     """The file's mapping merged over its imports (the importing file wins)."""
     doc = load_yaml_file(path)
     if doc is None or (isinstance(doc, str) and not doc.strip()):
-        raise ConfigError([Problem(path, None, None, "the file is empty; a rule needs at least name, type, index and alert")])
+        raise ConfigError([Problem(path, 1, None, "the file is empty; a rule needs at least name, type, index and alert")])
     if not isinstance(doc, LineMap):
         raise ConfigError([Problem(path, 1, None, f"a rule file must be a mapping of options, got {_kind(doc)}")])
     if doc.written:

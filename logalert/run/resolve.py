@@ -79,4 +79,5 @@ def alert(rule: Rule, resolution: Resolution, end: dt.datetime) -> Alert:
     the same resolution again after a crash finds it in the outbox."""
     alert_id = Match(resolution.since, {}, key=(resolution.key,)).identity(rule.name + "/resolved")
     text = render.resolved(rule, resolution.match, resolution.since, resolution.last, end)
-    return Alert(alert_id, rule, (resolution.match,), text.subject, text.body, status=RESOLVED, since=resolution.since)
+    return Alert(alert_id, rule, (resolution.match,), text.subject, text.body, status=RESOLVED, since=resolution.since,
+                 until=resolution.last)

@@ -33,3 +33,19 @@ def next_window(
     if start >= end:
         return None
     return Window(start, end)
+
+
+def backfill_windows(start: dt.datetime, end: dt.datetime, *, run_every: dt.timedelta,
+                     buffer_time: dt.timedelta) -> list[Window]:
+    """The windows the live daemon would have run over ``[start, end)``: one per
+    run_every, each reaching back buffer_time (not before ``start``) as a live run does.
+    A backfill of a rule that judges in event time across runs (send_resolved) must see
+    the same sequence of window ends, or it resolves only at the very end."""
+    if run_every <= dt.timedelta(0) or end <= start:
+        return [Window(start, end)]
+    windows, last_end = [], start
+    while last_end < end:
+        stop = min(last_end + run_every, end)
+        windows.append(Window(max(start, last_end - buffer_time) if windows else start, stop))
+        last_end = stop
+    return windows

@@ -68,6 +68,7 @@ class OutboxEntry:
     matches: list[dict] = field(default_factory=list)
     alert_status: str = "firing"  # or "resolved": the notification that the alert cleared
     since: dt.datetime | None = None  # when the alert started firing (resolved ones)
+    until: dt.datetime | None = None  # its last match (resolved ones)
 
 
 @dataclass

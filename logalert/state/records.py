@@ -136,7 +136,8 @@ def outbox_doc(entry: OutboxEntry) -> dict[str, Any]:
             "alerter": entry.alerter, "subject": entry.subject, "body": entry.body, "created": iso(entry.created),
             "status": entry.status, "attempts": entry.attempts, "last_error": entry.last_error,
             "sent_at": _opt_iso(entry.sent_at),
-            "items": {"matches": entry.matches, "status": entry.alert_status, "since": _opt_iso(entry.since)}}
+            "items": {"matches": entry.matches, "status": entry.alert_status, "since": _opt_iso(entry.since),
+                      "until": _opt_iso(entry.until)}}
 
 
 def decode_entry(doc: Mapping[str, Any]) -> OutboxEntry:
@@ -150,7 +151,7 @@ def decode_entry(doc: Mapping[str, Any]) -> OutboxEntry:
                        attempts=int(doc.get("attempts") or 0), last_error=doc.get("last_error"),
                        sent_at=date_of(doc.get("sent_at")),
                        matches=list(items.get("matches") or []), alert_status=str(items.get("status") or "firing"),
-                       since=date_of(items.get("since")))
+                       since=date_of(items.get("since")), until=date_of(items.get("until")))
 
 
 # --- aggregation -------------------------------------------------------------------

@@ -19,6 +19,7 @@ class Received:
     body: Any  # parsed JSON, else the text
     method: str = "POST"
     raw: bytes = b""
+    at: float = field(default_factory=time.time)  # when it arrived (epoch seconds)
 
     def header(self, name: str) -> str | None:
         """A header by case-insensitive name."""
@@ -124,19 +125,35 @@ def free_port() -> int:
 
 
 class SmtpServer:
-    """An aiosmtpd server on 127.0.0.1 that keeps every message it accepts."""
+    """An aiosmtpd server on 127.0.0.1 that keeps every message it accepts.
 
-    def __init__(self) -> None:
+    ``rcpt_reply`` / ``data_reply`` (e.g. ``"451 4.7.1 Try again later"``) answer every
+    RCPT TO / DATA with that reply instead of accepting; ``login`` = (user, password)
+    makes it demand AUTH (over plain SMTP: it runs on loopback only) and refuse any other."""
+
+    def __init__(self, rcpt_reply: str | None = None, data_reply: str | None = None,
+                 login: tuple[str, str] | None = None) -> None:
         from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import AuthResult
 
         self.messages: list[dict[str, Any]] = []
+        self.rcpt_reply, self.data_reply = rcpt_reply, data_reply
         self._lock = threading.Lock()
         outer = self
 
         class Handler:
+            async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,  # noqa: N802
+                                  rcpt_options: list[str]) -> str:
+                if outer.rcpt_reply:
+                    return outer.rcpt_reply
+                envelope.rcpt_tos.append(address)
+                return "250 OK"
+
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
                 import email
 
+                if outer.data_reply:
+                    return outer.data_reply
                 msg = email.message_from_bytes(envelope.original_content or envelope.content)
                 with outer._lock:
                     outer.messages.append({"from": envelope.mail_from, "to": list(envelope.rcpt_tos),
@@ -144,8 +161,16 @@ class SmtpServer:
                                            "headers": dict(msg.items())})
                 return "250 Message accepted for delivery"
 
+        def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+            ok = login is not None and (getattr(data, "login", b""), getattr(data, "password", b"")) == \
+                tuple(x.encode() for x in login)
+            return AuthResult(success=ok, handled=False)
+
         self.port = free_port()
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        extra: dict[str, Any] = {}
+        if login is not None:
+            extra = {"authenticator": authenticate, "auth_require_tls": False, "auth_required": True}
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, **extra)
 
     def __enter__(self) -> "SmtpServer":
         self.controller.start()

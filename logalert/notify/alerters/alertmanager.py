@@ -10,7 +10,10 @@ host that failed and skipped the rest.
 Labels are ``alertmanager_labels`` (texts, ``{field: x}``, or Jinja templates as in
 ElastAlert 2.24), then ``alertmanager_fields``, then ``alertname`` and
 ``elastalert_rule`` — the label ElastAlert sets, kept so existing Alertmanager routes
-still match. Annotations carry the subject and text.
+still match — and, for a rule with ``query_key`` (or a digest's ``aggregation_key``),
+one label per key field with its value: Alertmanager tells alerts apart by labels only,
+so without them the alerts of every key would be one alert, and resolving one key
+would resolve them all. Annotations carry the subject and text.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 from typing import TYPE_CHECKING, Any, Mapping
 from urllib.parse import urlsplit
 
@@ -25,6 +29,7 @@ from logalert.errors import DeliveryError
 from logalert.fields import lookup
 from logalert.model import Alert
 from logalert.notify.alerters import http
+from logalert.notify import digest
 from logalert.notify.alerters.base import Alerter
 from logalert.options import ALERTER, NONEMPTY, SPAN, STRING, STRING_OR_LIST, Option
 from logalert.timeutil import iso, now, to_timedelta
@@ -86,6 +91,29 @@ def _hosts(options: Mapping[str, Any]) -> list[str]:
     return [hosts] if isinstance(hosts, str) else list(hosts)
 
 
+def label_name(field: str) -> str:
+    """A field name as a label name Alertmanager accepts everywhere
+    (``[a-zA-Z_][a-zA-Z0-9_]*``): ``kubernetes.namespace_name`` → ``kubernetes_namespace_name``."""
+    name = re.sub(r"[^A-Za-z0-9_]", "_", field)
+    return name if name and not name[0].isdigit() else f"_{name}"
+
+
+def key_fields(alert: Alert) -> dict[str, Any]:
+    """The fields that tell this rule's alerts apart (query_key, or aggregation_key for a
+    digest) with their values in the alert's first match."""
+    rule = alert.rule
+    if not alert.matches:
+        return {}
+    match = alert.matches[0]
+    if digest.enabled(rule) and rule.get("aggregation_key"):
+        names = rule.get("aggregation_key")
+        names = [names] if isinstance(names, str) else list(names)
+        return {n: lookup(match.fields, n) for n in names}
+    if match.key and len(match.key) == len(rule.query_key):
+        return dict(zip(rule.query_key, match.key))
+    return {n: lookup(match.fields, n) for n in rule.query_key}
+
+
 def _base(host: str) -> str:
     host = host.strip().rstrip("/")
     return host if "://" in host else f"http://{host}"
@@ -144,6 +172,10 @@ class AlertmanagerAlerter(Alerter):
             labels[name] = self._text(field if isinstance(field, dict) else {"field": field}, alert)
         labels["alertname"] = o.get("alertmanager_alertname") or alert.rule.name
         labels["elastalert_rule"] = alert.rule.name
+        for field, value in key_fields(alert).items():
+            # Not through _text: a log's value is data, never a template.
+            text = "" if value is None else value if isinstance(value, str) else json.dumps(value, default=str)
+            labels.setdefault(label_name(field), text)
         return labels
 
     def annotations(self, alert: Alert) -> dict[str, str]:

@@ -108,7 +108,8 @@ def _url_parts(url: str) -> set[str]:
     found.update(s for s in split.path.split("/") if len(s) >= 6)
     found.update(v for _, v in parse_qsl(split.query) if len(v) >= 6)
     found |= {unquote(p) for p in found}
-    return {p for p in found if len(p) >= 4 and p.strip("/")}
+    # A bare scheme ("json://") is no secret, and masking it would hide which URL is meant.
+    return {p for p in found if len(p) >= 4 and p.strip("/") and p.rstrip(":/").lower() != split.scheme.lower()}
 
 
 def _remember(urls: list[str]) -> None:

@@ -37,6 +37,7 @@ from logalert.notify.alerters.http import TIMEOUT
 from logalert.notify.alerters.post import field_value, first_match
 from logalert.options import ALERTER, BOOLEAN, STRING_OR_LIST, Option
 from logalert.secrets import mask
+from logalert.timeutil import iso
 
 if TYPE_CHECKING:
     import subprocess
@@ -220,6 +221,10 @@ class CommandAlerter(Alerter):
         env["LOGALERT_ALERT_ID"] = alert.id
         env["LOGALERT_SUBJECT"] = alert.subject
         env["LOGALERT_STATUS"] = alert.status  # firing, or resolved (send_resolved)
+        if alert.since is not None:
+            env["LOGALERT_FIRING_SINCE"] = iso(alert.since)
+        if alert.firing_seconds is not None:
+            env["LOGALERT_FIRING_SECONDS"] = f"{alert.firing_seconds:g}"
         return {k: v.replace("\0", "") for k, v in env.items()}
 
     def program(self) -> str:

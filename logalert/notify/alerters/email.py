@@ -74,6 +74,12 @@ def check(options: Mapping[str, Any]) -> list[tuple[str, str]]:
     return []
 
 
+def _transient(code: int) -> bool:
+    """SMTP's own answer to "will a retry help": 4xx yes, 5xx no; anything else (a
+    dropped connection shows as -1) is retried."""
+    return not 500 <= code < 600
+
+
 class EmailAlerter(Alerter):
     name = "email"
 
@@ -198,7 +204,15 @@ class EmailAlerter(Alerter):
         except smtplib.SMTPAuthenticationError as exc:
             raise DeliveryError(f"SMTP login to {host}:{port} refused: {exc.smtp_code}", retryable=False) from None
         except smtplib.SMTPRecipientsRefused as exc:
-            raise DeliveryError(f"SMTP server refused recipients {sorted(exc.recipients)}", retryable=False) from None
+            codes = {addr: code for addr, (code, _) in exc.recipients.items()}
+            # 4xx (greylisting, a full mailbox) is "try later"; 5xx is final (RFC 5321 4.2.1).
+            raise DeliveryError(f"SMTP server refused recipients {sorted(exc.recipients)} "
+                                f"({', '.join(str(c) for c in sorted(set(codes.values())))})",
+                                retryable=any(_transient(c) for c in codes.values())) from None
+        except smtplib.SMTPResponseException as exc:
+            reason = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else exc.smtp_error
+            raise DeliveryError(mask(f"SMTP {host}:{port} answered {exc.smtp_code} {reason}"),
+                                retryable=_transient(exc.smtp_code)) from None
         except (smtplib.SMTPException, OSError, socket.timeout) as exc:
             raise DeliveryError(mask(f"SMTP {host}:{port} failed: {exc}"), retryable=True) from None
 

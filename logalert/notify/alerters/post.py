@@ -61,6 +61,8 @@ def status_fields(alert: Alert) -> dict[str, Any]:
     out: dict[str, Any] = {"status": alert.status}
     if alert.since is not None:
         out["firing_since"] = iso(alert.since)
+    if alert.firing_seconds is not None:
+        out["firing_seconds"] = alert.firing_seconds
     return out
 
 

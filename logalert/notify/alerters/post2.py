@@ -141,13 +141,14 @@ class HttpPost2Alerter(Alerter):
 
     def context(self, match: Match | None, alert: Alert | None = None) -> dict[str, Any]:
         """The match's fields, the whole document under jinja_root_name, and the alert's
-        ``status`` (firing/resolved) and ``firing_since`` (resolutions)."""
+        ``status`` (firing/resolved), ``firing_since`` and ``firing_seconds``."""
         links = discover.urls(self.rule, match)
         context: dict[str, Any] = {} if match is None else {**match.details, **links, **match.fields}
         context[self.options.get("jinja_root_name") or "_data"] = {**links, **match.fields} if match is not None else {}
         if alert is not None:
             context.setdefault("status", alert.status)
             context.setdefault("firing_since", iso(alert.since) if alert.since else None)
+            context.setdefault("firing_seconds", alert.firing_seconds)
         return context
 
     def _render(self, option: str, context: Mapping[str, Any]) -> Any:

@@ -2,7 +2,9 @@
 
 As in ElastAlert2, each match sends ``1`` to item ``zbx_key`` of Zabbix host
 ``zbx_host`` (or, with ``zbx_host_from_field``, of the host named by the match field
-``zbx_host``), stamped with the match's time, so a Zabbix trigger can count them.
+``zbx_host``), stamped with the match's time, so a Zabbix trigger can count them. With
+``send_resolved``, a resolution sends ``0`` to the same item (a trigger such as
+``last(/host/key)=1`` then recovers).
 
 The sender protocol is small enough to speak with ``socket`` (no Zabbix library): one
 TCP connection, a request framed by a header, a JSON answer framed the same way, whose
@@ -118,6 +120,16 @@ class ZabbixAlerter(Alerter):
         the outbox has no matches: it still counts once, at the server's time."""
         o = self.options
         key = o["zbx_key"]
+        if alert.resolved:
+            # send_resolved: one 0 at the server's time, so a trigger on last()=1 recovers
+            # (the 1s of the trigger stay counted for triggers that count them).
+            host = o["zbx_host"]
+            if o.get("zbx_host_from_field"):
+                host = lookup(alert.matches[0].fields, host) if alert.matches else None
+                if host in (None, ""):
+                    raise DeliveryError(f"Zabbix: the resolved alert has no host field {o['zbx_host']!r}",
+                                        retryable=False)
+            return [{"host": str(host), "key": key, "value": "0"}]
         if not alert.matches:
             if o.get("zbx_host_from_field"):
                 raise DeliveryError(f"Zabbix: the alert has no match to read the host field "

@@ -186,7 +186,7 @@ def _lint(text: str, tree: Item, params: Mapping[str, Any]) -> Iterator[Finding]
             yield from regex.check_body(source(node)[1:-1], node.pos + 1)
             glued = next((w for w, _ in terms if isinstance(w, Word) and w.pos == node.pos + node.size), None)
             if glued is not None and regex.FLAG_WORD.fullmatch(source(glued)):
-                explained.add(id(glued))
+                explained.update((id(glued), id(node)))
                 yield _flags(source(node)[1:-1], source(glued), glued.pos, field, scope, operator)
         elif isinstance(node, Word):
             value = source(node)
@@ -194,6 +194,7 @@ def _lint(text: str, tree: Item, params: Mapping[str, Any]) -> Iterator[Finding]
                 explained.add(id(node))
                 yield Finding(node.pos, f"'{value}' is searched as a word, not as an operator; write {value.upper()}")
             elif value[:1] in ("*", "?") and set(value) != {"*"}:
+                explained.add(id(node))
                 refused = params.get("allow_leading_wildcard") is False
                 yield Finding(node.pos, f"'{value}' starts with a wildcard, " + (
                     "refused because allow_leading_wildcard is false" if refused else
@@ -207,6 +208,16 @@ def _lint(text: str, tree: Item, params: Mapping[str, Any]) -> Iterator[Finding]
                 example = (before[-1] if before else fields[0]).name
                 yield Finding(node.pos, f"'{value}' has no field, so it is searched in every field; "
                                         f"give it one, e.g. {example}:{value}")
+    elif everywhere:
+        # No field anywhere: a full-text search, often meant, so one warning for the query
+        # (the fix, message:…, is the same for each term) and default_field: "*" to say so.
+        bare = [n for n, _ in terms if id(n) not in explained and source(n) not in SYMBOLS and set(source(n)) != {"*"}]
+        if bare:
+            value = source(bare[0])
+            more = f" and {len(bare) - 1} other term(s) have" if len(bare) > 1 else " has"
+            yield Finding(bare[0].pos, f"'{value}'{more} no field, so every field of every document is searched "
+                                       f"(slower, and a match in any field alerts); name the field, "
+                                       f"e.g. message:{value} (default_field: \"*\" says every field is meant)")
     spelled: dict[str, SearchField] = {}
     for node in fields:
         first = spelled.setdefault(node.name.lower(), node)

@@ -11,9 +11,9 @@ import threading
 import time
 
 from logalert.timeutil import parse_iso
-from tests.integration.helpers import start_daemon, stop_daemon, wait_log, write_config, write_yaml
+from tests.integration.helpers import logalert, start_daemon, stop_daemon, wait_log, write_config, write_yaml
 from tests.support.efk import bulk_load, efk_doc
-from tests.support.receivers import WebhookReceiver
+from tests.support.receivers import WebhookReceiver, free_port
 
 
 def burst_rule(folder, prefix: str, url: str) -> None:
@@ -27,11 +27,13 @@ def burst_rule(folder, prefix: str, url: str) -> None:
         "filter": [{"term": {"level.keyword": "ERROR"}}],
         "realert": {"minutes": 10},
         "resolve_after": {"seconds": 8},
-        "alert": ["pagerduty", "alertmanager"],
+        "alert": ["pagerduty", "alertmanager", "opsgenie"],
         "send_resolved": True,
         "pagerduty_service_key": "pd-key-resolve-01",
         "pagerduty_api_url": f"{url}/pd",
         "alertmanager_hosts": [f"{url}/am"],
+        "opsgenie_key": "og-key-resolve-01",
+        "opsgenie_addr": f"{url}/og/v2/alerts",
     })
 
 
@@ -76,7 +78,8 @@ def am_posts(hook: WebhookReceiver, namespace: str) -> list[dict]:
 
 def test_quiet_namespace_resolves_once_busy_one_stays_firing(engine, engine_url, fresh_index, tmp_path):
     with WebhookReceiver() as hook, Stream(engine, fresh_index, "busy"):
-        write_config(tmp_path, engine_url)
+        port = free_port()
+        write_config(tmp_path, engine_url, health_port=port)
         burst_rule(tmp_path, fresh_index, hook.url)
         burst(engine, fresh_index, "shop")
         proc = start_daemon(tmp_path)
@@ -96,7 +99,24 @@ def test_quiet_namespace_resolves_once_busy_one_stays_firing(engine, engine_url,
         assert parse_iso(resolved["endsAt"]) <= dt.datetime.now(dt.timezone.utc)
         assert firing["labels"] == resolved["labels"]
         assert resolved["startsAt"] == firing["startsAt"]
-        assert len(am_posts(hook, "busy")) >= 2  # re-posted while firing, as Alertmanager expects
+        og = [(r.path, r.body.get("alias")) for r in hook.delivered if r.path.startswith("/og")]
+        shop_alias = "logalert%2FError%20burst%2Fshop"
+        assert ("/og/v2/alerts", "logalert/Error burst/shop") in og  # opened with the stable alias
+        assert [p for p, _ in og if "/close" in p] == [f"/og/v2/alerts/{shop_alias}/close?identifierType=alias"]
+        status = logalert("status", "--config", str(tmp_path / "config.yaml"), cwd=tmp_path)
+        assert status.returncode == 0, status.stderr
+        firing_lines = [line for line in status.stdout.splitlines() if line.startswith("  Error burst [") and " since " in line]
+        assert len(firing_lines) == 1 and firing_lines[0].startswith("  Error burst [busy] since ")
+        assert "firing: 1 alert(s)" in status.stdout
+        busy_posts = am_posts(hook, "busy")
+        assert len(busy_posts) >= 2  # re-posted while firing, as Alertmanager expects
+        # Alertmanager tells alerts apart by labels: shop's resolution must not resolve busy
+        assert firing["labels"]["kubernetes_namespace_name"] == "shop"
+        assert {p["labels"]["kubernetes_namespace_name"] for p in busy_posts} == {"busy"}
+        # each re-post of the firing alert ends after it arrived: Alertmanager keeps it firing
+        busy_requests = [r for r in hook.delivered if r.path.startswith("/am")
+                         and r.body[0]["labels"]["kubernetes_namespace_name"] == "busy"]
+        assert all(parse_iso(r.body[0]["endsAt"]).timestamp() > r.at for r in busy_requests)
 
 
 def test_kill_9_after_the_resolve_is_decided_still_delivers_it(engine, engine_url, fresh_index, tmp_path):

@@ -281,3 +281,20 @@ def runnable(rep: Replica, rules: list[str]) -> set[str]:
     got = rep.lm.claim(rules)
     rep.lm.done(got)
     return set(got)
+
+
+def test_metrics_count_owned_rules_and_takeovers(world):
+    from logalert import metrics
+
+    metrics.reset()
+    store, clock, add, step, reps = world
+    a, b = add("a"), add("b")
+    step(3 * R)
+    victim = a.runnable()
+    assert victim and b.runnable()
+    a.alive = False
+    step(D + 2 * R)
+    assert b.runnable() == set(RULES)
+    lines = metrics.render().splitlines()
+    assert f"logalert_rules_owned {len(RULES)}" in lines  # b, the last to report, owns every rule
+    assert f"logalert_lease_takeovers_total {len(victim)}" in lines

@@ -69,10 +69,10 @@ def test_bad_yaml_syntax_names_the_line(broken_result):
     assert str(problem).startswith(f"{BROKEN / 'bad_yaml.yaml'}:4: invalid YAML")
 
 
-def test_empty_file_is_an_error_without_a_line(broken_result):
+def test_empty_file_is_an_error_at_line_1(broken_result):
     problem = _problem_for(broken_result, "empty.yaml")
-    assert problem.line is None
-    assert str(problem) == (f"{BROKEN / 'empty.yaml'}: the file is empty; "
+    assert problem.line == 1
+    assert str(problem) == (f"{BROKEN / 'empty.yaml'}:1: the file is empty; "
                             "a rule needs at least name, type, index and alert")
 
 

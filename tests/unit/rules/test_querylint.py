@@ -33,10 +33,21 @@ VALID = [
     "ts:[10:00 TO 11:00]", "@timestamp:[2024-01-01T00:00:00+01:00 TO *]", r"path:\/var\/log",
     r'message:"a \"quoted\" word"', r"field\:with\:colons:value", "host:web-01", "name:jo?n", "name:j*n",
     'message:"connection refused"~2', "message:timeout~1 AND level:ERROR^2", "message:can't",
-    "user:'bob'", "message:/[0-9]+ failed/", r"message:/a\/b/", "a && b", "a || !b", "message:ошибка",
-    "level: ERROR", "level:ERROR\nAND message:timeout", "-(level:DEBUG OR level:INFO)", 'message:""',
-    "error", "error OR fatal", '"out of memory"',  # only bare terms: searching every field is the intent
+    "user:'bob'", "message:/[0-9]+ failed/", r"message:/a\/b/", "message:a && message:b",
+    "message:a || !message:b", "message:ошибка", "level: ERROR", "level:ERROR\nAND message:timeout",
+    "-(level:DEBUG OR level:INFO)", 'message:""',
 ]
+
+
+@pytest.mark.parametrize("query, word, others", [
+    ("error", "error", ""), ("error OR fatal", "error", " and 1 other term(s) have"),
+    ('"out of memory"', '"out of memory"', ""), ("a && b", "a", " and 1 other term(s) have"),
+])
+def test_a_query_of_bare_terms_gets_one_warning_and_default_field_star_says_it_is_meant(query, word, others):
+    assert check(query) == warning(1, f"'{word}'{others or ' has'} no field, so every field of every document is "
+                                      f"searched (slower, and a match in any field alerts); name the field, e.g. "
+                                      f'message:{word} (default_field: "*" says every field is meant)')
+    assert check(query, default_field="*") == []
 
 
 @pytest.mark.parametrize("query", VALID)
@@ -118,7 +129,8 @@ def test_lowercase_operators(query, col, word):
 
 
 def test_a_query_of_just_the_word_and_is_a_word():
-    assert check("and") == []
+    (line,) = check("and")
+    assert "'and' has no field" in line and "operator" not in line
 
 
 def test_bare_terms_next_to_fielded_ones():

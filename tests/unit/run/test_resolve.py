@@ -182,3 +182,31 @@ def test_aggregated_rules_fire_and_resolve_per_digest_key(make_rule):
     assert (resolved, renewed) == ([], ["payments"])
     resolved, _ = track(rule, status, [], window(8, 9))
     assert [(r.key, r.since, r.last) for r in resolved] == [("payments", T0, T0 + dt.timedelta(minutes=3))]
+
+
+def test_a_backfill_resolves_and_fires_again_as_the_live_daemon_does(make_rule):
+    """``run --once --start/--end`` runs a send_resolved rule over the live daemon's windows,
+    so a burst, a quiet stretch longer than resolve_after and a second burst give the same
+    trigger, resolve, trigger as live runs do (one window over the whole range would see
+    one long firing alert)."""
+    from logalert.run.window import backfill_windows
+
+    minutes = [(0, "shop"), (1, "shop"), (8, "shop"), (9, "shop")]
+
+    def replay(windows):
+        state, log = MemoryState(), []
+        runner = runner_for(make_rule, state, log)
+        for w in windows:
+            inside = [(m, ns) for m, ns in minutes if w.start <= T0 + dt.timedelta(minutes=m) < w.end]
+            run(runner, w, docs(*inside))
+        return [(name, status) for name, status, *_ in log], state
+
+    live, _ = replay([window(m, m + 1) for m in range(12)])
+    backfill, state = replay(backfill_windows(T0, T0 + dt.timedelta(minutes=12), run_every=dt.timedelta(minutes=1),
+                                              buffer_time=dt.timedelta(minutes=3)))
+    assert live == backfill == [("n0", "firing"), ("n1", "firing"), ("n1", "resolved"),
+                                ("n0", "firing"), ("n1", "firing")]
+    resolved = [e for e in state.outbox("burst") if e.alert_status == "resolved"]
+    assert [(e.since, e.until) for e in resolved] == [(T0, T0 + dt.timedelta(minutes=1))]
+    whole, _ = replay([window(0, 12)])
+    assert whole == [("n0", "firing"), ("n1", "firing")]  # what a single window would have sent

@@ -77,3 +77,16 @@ def test_window_membership_is_half_open():
 def test_window_rejects_naive_bounds():
     with pytest.raises(ValueError, match="timezone-aware"):
         Window(dt.datetime(2024, 1, 1), at(2024, 1, 1, 1))
+
+
+def test_backfill_windows_step_by_run_every_and_reach_back_buffer_time():
+    from logalert.run.window import backfill_windows
+
+    t0 = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.timezone.utc)
+    minute = dt.timedelta(minutes=1)
+    windows = backfill_windows(t0, t0 + 3 * minute + dt.timedelta(seconds=30), run_every=minute,
+                               buffer_time=2 * minute)
+    assert [(w.start - t0, w.end - t0) for w in windows] == [
+        (dt.timedelta(0), minute), (dt.timedelta(0), 2 * minute), (dt.timedelta(0), 3 * minute),
+        (minute, 3 * minute + dt.timedelta(seconds=30))]
+    assert backfill_windows(t0, t0, run_every=minute, buffer_time=minute) == [Window(t0, t0)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 
 import pytest
@@ -132,3 +133,15 @@ def test_isolated_secrets_are_masked_in_their_thread_only():
         assert "half-typed-sec" in found
         assert secrets.mask("x half-typed-sec") == "x <secret>"
     assert secrets.mask("x half-typed-sec") == "x half-typed-sec"
+
+
+@pytest.mark.parametrize("code, reason", [(errno.EROFS, "is on a read-only file system"),
+                                          (errno.EACCES, "is not writable by this process (Permission denied)")])
+def test_a_folder_the_os_will_not_let_us_write_is_read_only_with_why(folder, monkeypatch, code, reason):
+    import tempfile
+
+    def refuse(*args, **kwargs):
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    assert folder.read_only() == f"rules_folder {folder.folder} {reason}"

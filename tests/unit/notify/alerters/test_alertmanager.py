@@ -183,3 +183,43 @@ def test_v1_uses_the_old_path_and_explains_a_410(make_rule):
 def test_describe_hides_credentials_in_host_urls(make_rule):
     rule = make_rule(BASE.replace("http://am-1:9093", "https://user:hunter22@am.example.com:9443/am"))
     assert _alerter(rule).describe() == "alertmanager (API v2: https://am.example.com:9443/am)"
+
+
+def test_query_key_values_are_labels_so_each_key_is_its_own_alert(make_rule):
+    rule = _rule(make_rule, """\
+    query_key: [kubernetes.namespace_name, status]
+    send_resolved: true
+    """)
+    notifier = _alerter(rule)
+    shop = {**DOC, "kubernetes": {"namespace_name": "shop"}}
+    busy = {**DOC, "kubernetes": {"namespace_name": "busy"}}
+    shop_labels = notifier.payload(_alert(rule, shop, key=("shop", 507)))["labels"]
+    busy_labels = notifier.payload(_alert(rule, busy, key=("busy", 507)))["labels"]
+    assert shop_labels == {"alertname": "Disk alerts", "elastalert_rule": "Disk alerts",
+                           "kubernetes_namespace_name": "shop", "status": "507"}
+    assert busy_labels["kubernetes_namespace_name"] == "busy"
+    # the resolution of one key carries that key's labels only
+    resolved = Alert("r1", rule, (Match(at(2026, 3, 1, 11, 58), shop, key=("shop", 507)),), "s", "b",
+                     status="resolved", since=at(2026, 3, 1, 11, 50))
+    assert notifier.payload(resolved)["labels"] == shop_labels
+
+
+def test_a_key_value_is_data_never_a_template_and_user_labels_win(make_rule):
+    rule = _rule(make_rule, """\
+    query_key: host.name
+    alertmanager_labels: {host_name: fixed}
+    """)
+    doc = {**DOC, "host": {"name": "{{ 7 * 7 }}"}}
+    labels = _alerter(rule).payload(_alert(rule, doc, key=("{{ 7 * 7 }}",)))["labels"]
+    assert labels["host_name"] == "fixed"
+    rule = _rule(make_rule, "query_key: 1host\n")
+    labels = _alerter(rule).payload(_alert(rule, {"1host": "{{ 7 * 7 }}"}, key=("{{ 7 * 7 }}",)))["labels"]
+    assert labels["_1host"] == "{{ 7 * 7 }}"
+
+
+def test_a_digest_is_labelled_by_its_aggregation_key(make_rule):
+    rule = _rule(make_rule, """\
+    aggregation: {minutes: 5}
+    aggregation_key: host.name
+    """)
+    assert _alerter(rule).payload(_alert(rule, DOC))["labels"]["host_name"] == "web-1"

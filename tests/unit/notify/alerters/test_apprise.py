@@ -333,3 +333,8 @@ def test_a_resolved_notice_is_a_success_and_is_tracked_apart_from_the_firing_one
         alerter.send(Alert("a1", rule, (), "Resolved", "ok now", status="resolved"))
     resolved = [json.loads(c.request.body) for c in responses.calls if c.request.url == HOOK_HTTP][-1]
     assert (resolved["title"], resolved["type"]) == ("Resolved", "success")
+
+
+def test_a_bare_scheme_is_named_not_masked(tmp_path, config):
+    problems = _problems(tmp_path, config, "apprise_urls: json://\n")
+    assert len(problems) == 1 and "'json://'" in problems[0] and "<secret>" not in problems[0]

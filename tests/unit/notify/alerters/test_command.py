@@ -135,3 +135,15 @@ def test_command_must_be_a_string_or_a_list_of_strings(make_rule, value):
 def test_command_is_required(make_rule):
     with pytest.raises(ConfigError, match="required by the 'command' notifier"):
         make_rule("name: r\ntype: any\nindex: x\nalert: [command]\n")
+
+
+def test_a_resolution_tells_the_program_since_when_and_how_long_it_fired(make_rule):
+    rule, alerter = _command(make_rule, "command: [env]\n")
+    first = _alert(rule, DOC)
+    since = first.matches[0].timestamp - dt.timedelta(minutes=10)
+    resolved = Alert("r-1", rule, first.matches, "[RESOLVED] Disk full", "B", status="resolved", since=since,
+                     until=first.matches[0].timestamp - dt.timedelta(minutes=2))
+    env = alerter.environment(resolved)
+    assert env["LOGALERT_STATUS"] == "resolved"
+    assert env["LOGALERT_FIRING_SECONDS"] == "480"
+    assert env["LOGALERT_FIRING_SINCE"].endswith("Z")

@@ -195,3 +195,26 @@ def test_send_uses_the_geniekey_header_and_keeps_it_out_of_errors(make_rule):
     assert info.value.retryable is False
     assert KEY not in str(info.value) and "<secret>" in str(info.value)
     assert KEY not in _alerter(rule).describe()
+
+
+@responses.activate
+def test_a_resolution_closes_the_alert_by_the_triggers_alias(make_rule):
+    rule = _rule(make_rule, """\
+        query_key: host.name
+        send_resolved: true
+        opsgenie_account: oncall-bot
+        """)
+    notifier = _alerter(rule)
+    trigger = _alert(rule, DOC, key=("web-1",))
+    resolved = Alert("r1", rule, trigger.matches, "[RESOLVED] Disk full on web-1", "quiet since 12:00",
+                     status="resolved", since=at(2026, 3, 1, 11, 50))
+    responses.post("https://api.opsgenie.com/v2/alerts", json={"result": "Request will be processed"}, status=202)
+    close_url = "https://api.opsgenie.com/v2/alerts/logalert%2FDisk%20alerts%2Fweb-1/close?identifierType=alias"
+    responses.post(close_url, json={"result": "Request will be processed"}, status=202)
+    notifier.send(trigger)
+    notifier.send(resolved)
+    create, close = responses.calls
+    assert json.loads(create.request.body)["alias"] == "logalert/Disk alerts/web-1"
+    assert close.request.url == close_url
+    assert close.request.headers["Authorization"] == f"GenieKey {KEY}"
+    assert json.loads(close.request.body) == {"source": "logalert", "note": "quiet since 12:00", "user": "oncall-bot"}

@@ -190,3 +190,16 @@ def test_a_wrongly_typed_option_is_refused_at_load(make_rule):
     with pytest.raises(ConfigError) as info:
         _post(make_rule, "http_post_payload: [clientip]\n")
     assert "http_post_payload" in str(info.value)
+
+
+def test_with_send_resolved_the_body_says_firing_or_resolved_and_for_how_long(make_rule):
+    rule, alerter = _post(make_rule, "send_resolved: true\nhttp_post_payload: {ip: clientip}\n")
+    firing = _alert(rule, DOC)
+    assert alerter.payload(firing) == {"ip": "10.0.0.1", "status": "firing"}
+    since = dt.datetime(2025, 12, 31, 23, 50, tzinfo=dt.timezone.utc)
+    resolved = Alert("r-1", rule, firing.matches, "[RESOLVED] S", "B", status="resolved", since=since,
+                     until=dt.datetime(2025, 12, 31, 23, 57, 30, tzinfo=dt.timezone.utc))
+    assert alerter.payload(resolved) == {"ip": "10.0.0.1", "status": "resolved",
+                                         "firing_since": "2025-12-31T23:50:00.000Z", "firing_seconds": 450.0}
+    _, plain = _post(make_rule, "http_post_payload: {ip: clientip}\n")
+    assert plain.payload(resolved) == {"ip": "10.0.0.1"}  # without send_resolved: as ElastAlert sends

@@ -230,3 +230,16 @@ http_post2_payload: {pod: "{{ doc['kubernetes.pod'] }}", link: "{{ kibana_discov
     match = Match(dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), {"kubernetes.pod": "web-1"})
     body = alerter.payload(Alert("a", rule, (match,), "S", "B"))
     assert body == {"pod": "web-1", "link": discover.url(rule, match, "kibana")}
+
+
+def test_templates_see_the_status_and_the_firing_duration(make_rule):
+    rule, alerter = _post2(make_rule, """\
+http_post2_payload: '{"state": "{{ status }}", "for": {{ firing_seconds or 0 }}, "since": "{{ firing_since }}"}'
+""")
+    first = _alert(rule, DOC)
+    since = dt.datetime(2025, 12, 31, 23, 0, tzinfo=dt.timezone.utc)
+    resolved = Alert("r-1", rule, first.matches, "S", "B", status="resolved", since=since,
+                     until=dt.datetime(2025, 12, 31, 23, 30, tzinfo=dt.timezone.utc))
+    assert alerter.payload(resolved) == {"state": "resolved", "for": 1800, "since": "2025-12-31T23:00:00.000Z"}
+    firing = Alert("a-1", rule, first.matches, "S", "B", since=since)
+    assert alerter.payload(firing) == {"state": "firing", "for": 3600, "since": "2025-12-31T23:00:00.000Z"}

@@ -149,3 +149,16 @@ def test_counts_reads_the_info_line():
     assert counts("processed: 2; failed: 1; total: 3; seconds spent: 0.000120") == {
         "processed": 2, "failed": 1, "total": 3, "seconds spent": 0.00012}
     assert counts("") == {}
+
+
+def test_a_resolution_sends_0_to_the_same_item_so_the_trigger_recovers(make_rule):
+    rule, alerter = _zabbix(make_rule, "zbx_host: test001\nzbx_key: k\nsend_resolved: true\n")
+    fired = _alert(rule, {"a": 1})
+    resolved = Alert("r1", rule, fired.matches, "[RESOLVED] s", "b", status="resolved", since=fired.matches[0].timestamp)
+    assert alerter.items(resolved) == [{"host": "test001", "key": "k", "value": "0"}]
+    rule, alerter = _zabbix(make_rule, "zbx_host_from_field: true\nzbx_host: agent.hostname\nzbx_key: k\n")
+    fired = _alert(rule, {"agent": {"hostname": "db-1"}})
+    resolved = Alert("r1", rule, fired.matches, "s", "b", status="resolved")
+    assert alerter.items(resolved) == [{"host": "db-1", "key": "k", "value": "0"}]
+    with pytest.raises(DeliveryError, match="no host field"):
+        alerter.items(Alert("r2", rule, _alert(rule, {"x": 1}).matches, "s", "b", status="resolved"))
