@@ -25,6 +25,8 @@ HELP = {
     "logalert_rules_owned": ("gauge", "Rules whose lease this replica holds (runs) now."),
     "logalert_lease_takeovers_total": ("counter", "Leases this replica took over after their holder stopped renewing."),
     "logalert_replicas_live": ("gauge", "Replicas whose heartbeat this replica saw within the lease duration."),
+    "logalert_alerts_firing": ("gauge", "Alerts firing per rule (keys not yet resolved; rules with send_resolved)."),
+    "logalert_overlap_refetch_total": ("counter", "Overlap buckets whose count changed, so their documents were read again."),
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+import urllib.request
 
 from logalert.timeutil import parse_iso
 from tests.integration.helpers import logalert, start_daemon, stop_daemon, wait_log, write_config, write_yaml
@@ -86,6 +87,9 @@ def test_quiet_namespace_resolves_once_busy_one_stays_firing(engine, engine_url,
         try:
             hook.wait_for(lambda _: any(a == "resolve" for a, _ in pd_events(hook, "shop")), timeout=90)
             time.sleep(3)  # more runs: nothing more for shop
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+                metrics = response.read().decode()
+            assert 'logalert_alerts_firing{rule="Error burst"} 1' in metrics  # busy only: shop resolved
         finally:
             assert stop_daemon(proc) == 0
         shop = pd_events(hook, "shop")
