@@ -37,12 +37,19 @@ def _send_at(rule: Rule, start: dt.datetime) -> dt.datetime:
     return start + to_timedelta(spec)
 
 
-def agg_key(rule: Rule, match: Match) -> str:
-    """The digest a match belongs to: its aggregation_key values ("" without one)."""
+def agg_fields(rule: Rule) -> list[str]:
+    """The aggregation_key fields (one name or a list; none without one)."""
     names = rule.get("aggregation_key")
     if not names:
+        return []
+    return [names] if isinstance(names, str) else list(names)
+
+
+def agg_key(rule: Rule, match: Match) -> str:
+    """The digest a match belongs to: its aggregation_key values ("" without one)."""
+    names = agg_fields(rule)
+    if not names:
         return ""
-    names = [names] if isinstance(names, str) else list(names)
     return ",".join(str(lookup(match.fields, n, "")) for n in names)
 
 

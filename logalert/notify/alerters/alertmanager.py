@@ -105,10 +105,8 @@ def key_fields(alert: Alert) -> dict[str, Any]:
     if not alert.matches:
         return {}
     match = alert.matches[0]
-    if digest.enabled(rule) and rule.get("aggregation_key"):
-        names = rule.get("aggregation_key")
-        names = [names] if isinstance(names, str) else list(names)
-        return {n: lookup(match.fields, n) for n in names}
+    if digest.enabled(rule) and digest.agg_fields(rule):
+        return {n: lookup(match.fields, n) for n in digest.agg_fields(rule)}
     if match.key and len(match.key) == len(rule.query_key):
         return dict(zip(rule.query_key, match.key))
     return {n: lookup(match.fields, n) for n in rule.query_key}

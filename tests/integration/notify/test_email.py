@@ -56,29 +56,21 @@ def _send(rule):
     notifier(rule).send(alert_for(rule, {"@timestamp": "2026-01-01T10:00:00Z"}, subject="ERROR", body="x\n"))
 
 
-@pytest.mark.parametrize("reply, retryable", [
-    ("451 4.3.0 Mail server temporarily rejected message", True),
-    ("452 4.3.1 Insufficient system storage", True),
-    ("554 5.7.1 Message rejected as spam", False),
+@pytest.mark.parametrize("stage, reply, retryable", [
+    ("data_reply", "451 4.3.0 Mail server temporarily rejected message", True),
+    ("data_reply", "452 4.3.1 Insufficient system storage", True),
+    ("data_reply", "554 5.7.1 Message rejected as spam", False),
+    ("rcpt_reply", "450 4.2.0 Greylisted, come back later", True),
+    ("rcpt_reply", "550 5.1.1 No such user", False),
 ])
-def test_a_refused_message_is_retried_only_when_the_server_says_try_later(make_rule, reply, retryable):
-    with SmtpServer(data_reply=reply) as smtp:
+def test_a_refusal_is_retried_only_when_the_server_says_try_later(make_rule, stage, reply, retryable):
+    with SmtpServer(**{stage: reply}) as smtp:
         with pytest.raises(DeliveryError) as info:
             _send(_rule(make_rule, smtp.port))
     assert info.value.retryable is retryable
     assert reply.split()[0] in str(info.value)
-
-
-@pytest.mark.parametrize("reply, retryable", [
-    ("450 4.2.0 Greylisted, come back later", True),
-    ("550 5.1.1 No such user", False),
-])
-def test_a_refused_recipient_follows_the_same_rule(make_rule, reply, retryable):
-    with SmtpServer(rcpt_reply=reply) as smtp:
-        with pytest.raises(DeliveryError) as info:
-            _send(_rule(make_rule, smtp.port))
-    assert info.value.retryable is retryable
-    assert "oncall@example.org" in str(info.value) and reply.split()[0] in str(info.value)
+    if stage == "rcpt_reply":  # a refused recipient is named
+        assert "oncall@example.org" in str(info.value)
 
 
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
