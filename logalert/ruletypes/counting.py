@@ -25,6 +25,7 @@ from typing import Any, ClassVar, Mapping, Sequence
 from logalert.fields import lookup
 from logalert.model import Event, Query, Window
 from logalert.rules.model import Rule
+from logalert.ruletypes import kept
 from logalert.ruletypes.base import RuleType, key_of
 from logalert.ruletypes.common import (
     bucket_start,
@@ -46,6 +47,8 @@ from logalert.timeutil import pretty_span
 
 EPSILON = dt.timedelta(microseconds=1)
 NEVER = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+# What a slimmed event of a plain count becomes: only its time (in EventSeries.times) matters.
+SLIM = Event(NEVER, {}, "", "")
 
 
 def _as_number(value: Any) -> float:
@@ -63,6 +66,7 @@ class EventSeries:
         self.value_field = value_field
         self.times: dict[tuple[Any, ...], list[dt.datetime]] = {}
         self.events: dict[tuple[Any, ...], list[Event]] = {}
+        self.shape = kept.fetch_shape(rule)
 
     def add(self, events: Sequence[Event]) -> None:
         for e in events:
@@ -70,6 +74,7 @@ class EventSeries:
             times = self.times.setdefault(key, [])
             i = bisect.bisect_right(times, e.timestamp)
             times.insert(i, e.timestamp)
+            e = Event(e.timestamp, kept.shared(self.shape, e.index, e.id, e.source), e.index, e.id)
             self.events.setdefault(key, []).insert(i, e)
 
     def keys(self) -> list[tuple[Any, ...]]:
@@ -104,8 +109,10 @@ class EventSeries:
                 e = events[i]
                 if not e.source or (self.value_field and len(e.source) == 1 and self.value_field in e.source):
                     break  # slimmed by an earlier run, and so is everything before it
-                kept = {self.value_field: lookup(e.source, self.value_field)} if self.value_field else {}
-                events[i] = Event(e.timestamp, kept, e.index, e.id)
+                if self.value_field:
+                    events[i] = Event(e.timestamp, {self.value_field: lookup(e.source, self.value_field)}, "", "")
+                else:
+                    events[i] = SLIM
 
     def prune(self, before: dt.datetime) -> None:
         for key in list(self.times):
