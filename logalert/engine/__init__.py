@@ -63,7 +63,10 @@ def connect(options: Mapping[str, Any]) -> Backend:
             kwargs["http_auth"] = creds.basic
         if creds.header:  # opensearch-py has no api_key argument: the header is the same
             kwargs["headers"] = {"authorization": creds.header}
+        from logalert.engine.fastjson import opensearch_serializer
+
         client = opensearchpy.OpenSearch(
+            serializer=opensearch_serializer(),
             hosts=[{"host": host, "port": port, "url_prefix": connection.prefix(options)} for host, port in ordered],
             **kwargs)
         return OpenSearchBackend(client, info, label, credentials=creds.option)
@@ -71,8 +74,10 @@ def connect(options: Mapping[str, Any]) -> Backend:
     import elasticsearch
 
     from logalert.engine.elasticsearch import ElasticsearchBackend
+    from logalert.engine.fastjson import elasticsearch_serializers
 
-    es_kwargs: dict[str, Any] = {"request_timeout": timeout, "max_retries": retries, "retry_on_status": ()}
+    es_kwargs: dict[str, Any] = {"serializers": elasticsearch_serializers(), "request_timeout": timeout,
+                                 "max_retries": retries, "retry_on_status": ()}
     if creds.basic:
         es_kwargs["basic_auth"] = creds.basic
     elif creds.option == connection.API_KEY:
