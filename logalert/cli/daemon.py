@@ -23,7 +23,9 @@ log = logging.getLogger("logalert")
 def cmd_run(args: argparse.Namespace) -> int:
     from logalert.daemon.scheduler import Daemon
     from logalert.engine import Pool
+    from logalert.run import malloc
 
+    malloc.limit_arenas()
     cfg = config(args.config)
     paths = args.rule or [cfg.rules_folder]
     pool = Pool()

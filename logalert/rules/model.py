@@ -68,9 +68,14 @@ class Rule:
         name = self.options.get("query_timezone")
         return cronspec.zone(name) if name else None
 
+    @functools.cached_property
+    def _time_reading(self) -> tuple[str, str | None, dt.tzinfo | None]:
+        # Read once: doc_time runs for every document every rule receives.
+        return self.timestamp_type, self.timestamp_format, self.query_zone
+
     def doc_time(self, value: Any) -> dt.datetime | None:
         """A document's timestamp value as an aware UTC datetime (None: unreadable)."""
-        return parse_doc_time(value, self.timestamp_type, self.timestamp_format, self.query_zone)
+        return parse_doc_time(value, *self._time_reading)
 
     def query_time(self, moment: dt.datetime) -> Any:
         """``moment`` as the engine expects it in a range on the timestamp field: the

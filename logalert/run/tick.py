@@ -14,8 +14,6 @@ group of its own: rule types get all of a run's events at once.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import logging
 from concurrent.futures import Executor
 from typing import Callable, Iterator, Sequence
@@ -24,24 +22,11 @@ from logalert.engine import batch
 from logalert.errors import EngineError
 from logalert.model import Window
 from logalert.rules.model import Rule
+from logalert.run import malloc
 from logalert.run.runner import Plan, RuleRunner, RunResult
 from logalert.state.base import StateStore
 
 log = logging.getLogger(__name__)
-
-def _malloc_trim() -> Callable[[int], int] | None:
-    """glibc's malloc_trim, where there is one (not on musl, macOS)."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return libc.malloc_trim  # type: ignore[no-any-return]
-    except (OSError, AttributeError):
-        return None
-
-
-# A tick's answers are parsed into many small objects that are freed when it ends; glibc
-# keeps the freed pages in its (per-thread) arenas, so the process's RSS stays at the
-# busiest tick's. Giving them back after each tick keeps RSS near what is live.
-_trim = _malloc_trim()
 
 CHUNK = batch.MSEARCH_BATCH // 2  # rules per round of searches (a rule may ask for 2+ searches)
 ROUND_HITS = 5_000  # hits asked for in one round (first pages), or held by one group sent again whole
@@ -66,13 +51,8 @@ def run_tick(runners: Sequence[RuleRunner], state: StateStore, executor: Executo
         # restart before the next successful write re-evaluates these windows, and the
         # outbox keeps that from repeating alerts.
         log.error("writing rule statuses failed: %s", exc)
-    release_memory()
+    malloc.release()
     return results
-
-
-def release_memory() -> None:
-    if _trim is not None:
-        _trim(0)
 
 
 def _rounds(runners: Sequence[RuleRunner], window_for: Callable[[Rule], Window | None] | None,
