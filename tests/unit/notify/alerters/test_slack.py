@@ -260,7 +260,8 @@ def test_timeout_and_tls_options_reach_the_request(make_rule, tmp_path):
 
     import requests as requests_module
 
-    with mock.patch.object(requests_module, "request", wraps=requests_module.request) as spy:
+    with mock.patch.object(requests_module.Session, "request", autospec=True,
+                           side_effect=requests_module.Session.request) as spy:
         _alerter(rule).send(_match_alert(rule, {}))
     assert seen == {"ok": True}
     kwargs = spy.call_args.kwargs
