@@ -20,6 +20,7 @@ class Received:
     method: str = "POST"
     raw: bytes = b""
     at: float = field(default_factory=time.time)  # when it arrived (epoch seconds)
+    peer: tuple[str, int] = ("", 0)  # the client's address and port: one per TCP connection
 
     def header(self, name: str) -> str | None:
         """A header by case-insensitive name."""
@@ -52,6 +53,9 @@ class WebhookReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Keep-alive, as the services the receiver stands for: every answer has a length.
+            protocol_version = "HTTP/1.1"
+
             def _handle(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 raw = self.rfile.read(length) if length else b""
@@ -59,7 +63,7 @@ class WebhookReceiver:
                     body = json.loads(raw) if raw else None
                 except ValueError:
                     body = raw.decode(errors="replace")
-                item = Received(self.path, dict(self.headers), body, self.command, raw)
+                item = Received(self.path, dict(self.headers), body, self.command, raw, peer=self.client_address)
                 with receiver._lock:
                     receiver.requests.append(item)
                     scripted = receiver.script.pop(0) if receiver.script else None

@@ -89,8 +89,8 @@ def request(service: str, method: str, url: str, *, transport: Transport = Trans
     proxies = {"http": transport.proxy, "https": transport.proxy} if transport.proxy else None
     try:
         response = _session().request(method, url, json=json, data=data, headers=dict(headers or {}), auth=auth,
-                                    params=params, timeout=transport.timeout, verify=transport.verify,
-                                    proxies=proxies, cert=transport.cert)
+                                      params=params, timeout=transport.timeout, verify=transport.verify,
+                                      proxies=proxies, cert=transport.cert)
     except requests.Timeout:
         # The service may have accepted the request before the timeout: a retry can duplicate it.
         raise DeliveryError(f"{service} did not answer within {transport.timeout:g} s (delivery unknown)",
