@@ -98,6 +98,7 @@ class LeaseManager:
         self._held: dict[str, Held] = {}
         self._busy: Counter[str] = Counter()
         self._releasing: set[str] = set()
+        self._leaving: set[str] = set()  # to hand over once the run in flight ends: no new run starts
         self._watched: dict[str, Watched] = {}
         self._peers: dict[str, Peer] = {}
         self._beat = 0
@@ -126,8 +127,8 @@ class LeaseManager:
         ``guard`` of the lease left."""
         now = self.clock()
         with self._lock:
-            ok = [r for r in rules if (h := self._held.get(r)) is not None and h.ready
-                  and r not in self._releasing and not self._busy[r] and h.valid_until - now >= self.guard]
+            ok = [r for r in rules if (h := self._held.get(r)) is not None and h.ready and r not in self._releasing
+                  and r not in self._leaving and not self._busy[r] and h.valid_until - now >= self.guard]
             self._busy.update(ok)
         return ok
 
@@ -140,9 +141,11 @@ class LeaseManager:
     def done(self, rules: Collection[str]) -> None:
         with self._lock:
             self._busy.subtract(rules)
-            for r in rules:
-                if self._busy[r] <= 0:
-                    del self._busy[r]
+            idle = [r for r in rules if self._busy[r] <= 0]
+            for r in idle:
+                del self._busy[r]
+            if self._leaving.intersection(idle):
+                self._wake.set()  # a rule waiting for its run to end can be handed over now
 
     def refusal(self, rule: str) -> str | None:
         """Why this replica must not send (or write) for ``rule`` now; None when it may."""
@@ -271,8 +274,11 @@ class LeaseManager:
             raise
         self.last_error = None
         self._see(replicas, self.clock())
-        if self._live(self.clock()) != live:
+        now_live = self._live(self.clock())
+        if now_live != live:
             self._wake.set()  # someone joined or left: rules move at the next round, now
+            log.info("leases: %d live replica(s) now (joined: %s; left: %s)", len(now_live),
+                     ", ".join(sorted(now_live - live)) or "none", ", ".join(sorted(live - now_live)) or "none")
         self._apply(writes, outcomes, kinds, sent)
         self._ready_up()
         metrics.set_gauge("logalert_rules_owned", len(self.owned()))
@@ -301,9 +307,12 @@ class LeaseManager:
 
     def _handover(self, held: dict[str, Held], rules: set[str], desired: set[str]) -> set[str]:
         """Rules to release this round (no longer loaded, or another live replica ranks
-        first), between runs only; their final state is written before the release."""
+        first), between runs only; their final state is written before the release. A
+        rule whose run is in flight starts no new run meanwhile: back-to-back runs (a tick
+        as long as run_every) cannot keep it here."""
         with self._lock:
-            going = {r for r in held if (r not in rules or r not in desired) and not self._busy[r]}
+            self._leaving = {r for r in held if r not in rules or r not in desired}
+            going = {r for r in self._leaving if not self._busy[r]}
             self._releasing |= going
         if going:
             try:
@@ -313,6 +322,8 @@ class LeaseManager:
                             len(going), exc)
                 self._unhand(going)
                 return set()
+            log.info("leases: handing %d rule(s) over: %s", len(going), ", ".join(sorted(going)[:10]) +
+                     (", …" if len(going) > 10 else ""))
         return going
 
     def _unhand(self, rules: Collection[str]) -> None:

@@ -216,7 +216,24 @@ class Cluster:
                 return owners
             time.sleep(0.25)
         raise AssertionError(f"rules not settled on the live replicas within {timeout}s: {self.owners()}; "
-                             f"live {sorted(self.members)}")
+                             f"live {sorted(self.members)}\n{self.diagnosis()}")
+
+    def diagnosis(self) -> str:
+        """What the writeback index and the replicas' own logs say, for a failure message."""
+        lines = []
+        try:
+            for rid, rep in self.store().replicas().items():
+                lines.append(f"heartbeat {rid}: beat={rep.beat} at={rep.at:%H:%M:%S.%f} pid={rep.pid} rules={rep.rules}")
+        except Exception as exc:  # noqa: BLE001 - a diagnosis must not hide the failure
+            lines.append(f"heartbeats unreadable: {exc}")
+        for member in [*self.members.values(), *self.gone]:
+            log = (member.folder / "daemon.log").read_text(errors="replace").splitlines()
+            # The lease events, warnings and errors: runs and deliveries say nothing here.
+            told = [line for line in log if '"logalert.daemon.leases"' in line or '"level": "info"' not in line]
+            state = "live" if member.name in self.members else f"gone, exit {member.proc.returncode}"
+            lines.append(f"--- {member.name} (pid {member.pid}, {state}): {len(told)} of {len(log)} lines")
+            lines += [line[:400] for line in told[-20:]]
+        return "\n".join(lines)
 
     def logs(self) -> str:
         return "".join((m.folder / "daemon.log").read_text() for m in [*self.members.values(), *self.gone])

@@ -159,6 +159,27 @@ def test_a_joining_replica_gets_its_share_handed_over_between_runs(world):
     assert sorted(b.adopted) == sorted(mine)
 
 
+def test_back_to_back_runs_do_not_keep_a_rule_from_the_replica_it_belongs_to(world):
+    """Each run of a starts the moment the previous one ends (ticks as long as
+    run_every): a round never finds b's rules idle, so once a knows b they start no new
+    run on a, and go to b after the run in flight."""
+    store, clock, add, step, reps = world
+    a = add("a")
+    step(2 * R)
+    inflight = a.lm.claim(RULES)
+    b = add("b")
+    mine = {r for r in RULES if ranking(r, ["a", "b"])[0] == "b"}
+    for _ in range(8):
+        step(R / 2)  # rounds only ever see every rule in flight on a
+        a.lm.done(inflight)
+        inflight = a.lm.claim(RULES)
+    assert not set(inflight) & mine  # b's rules wait on a for nothing more
+    assert b.runnable() == mine
+    a.lm.done(inflight)
+    assert a.runnable() == set(RULES) - mine
+    assert {r for r, handover in a.dropped if handover} == mine
+
+
 def test_a_killed_replicas_rules_are_taken_over_after_one_lease_duration_and_not_before(world):
     store, clock, add, step, reps = world
     a, b, c = add("a"), add("b"), add("c")
