@@ -84,6 +84,24 @@ def test_rolling_restart_of_every_replica_loses_nothing_and_repeats_nothing(setu
     assert result.logs >= 6 * 10
 
 
+def test_a_joining_replica_gets_its_share_while_the_holders_runs_follow_each_other(setup):
+    """A slow Slack (0.9 s an answer) makes every run last about run_every (1 s): the
+    holder's runs follow each other without a pause, so it is never between two runs
+    when it decides to hand a rule over. The newcomer still gets its share."""
+    cluster, stream, receiver = setup
+    receiver.delay = 0.9
+    cluster.start()
+    cluster.wait_owned()
+    stream.start()
+    time.sleep(6)
+    cluster.start()
+    cluster.wait_owned(timeout=30)  # each rule on the replica rendezvous hashing puts it on
+    stream.stop()
+    result = wait_delivered(stream, receiver)
+    report("join beside back-to-back runs", cluster, result)
+    assert result.lost == [] and result.duplicates == {}
+
+
 def test_killed_owner_is_replaced_within_lease_plus_renew_interval(setup):
     cluster, stream, receiver = setup
     for _ in range(3):

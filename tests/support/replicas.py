@@ -39,17 +39,19 @@ def rule_name(service: str) -> str:
 
 class Receiver(WebhookReceiver):
     """A Slack stand-in that records (wall time, title) of every request and answers
-    ``fail`` (e.g. 500) for titles starting with one of ``failing``."""
+    ``fail`` (e.g. 500) for titles starting with one of ``failing``, the others after
+    ``delay`` seconds."""
 
     def __init__(self) -> None:
         self.log: list[tuple[float, str, int]] = []
         self.failing: tuple[str, ...] = ()
         self.fail = Behaviour(500)
+        self.delay = 0.0  # seconds every answer takes (a slow Slack)
         super().__init__(respond=self._respond)
 
     def _respond(self, item: Received) -> Behaviour:
         title = item.body["attachments"][0]["title"]
-        answer = self.fail if self.failing and title.startswith(self.failing) else Behaviour(200)
+        answer = self.fail if self.failing and title.startswith(self.failing) else Behaviour(200, delay=self.delay)
         with self._lock:
             self.log.append((time.time(), title, answer.status))
         return answer
