@@ -8,7 +8,8 @@ that do not answer ``X-Elastic-Product: Elasticsearch``, which OpenSearch never 
 from __future__ import annotations
 
 import threading
-from typing import Any, Mapping
+import time
+from typing import Any, Callable, Mapping
 
 from logalert.engine import connection
 from logalert.engine.base import Backend, Refused
@@ -96,32 +97,44 @@ class Pool:
     """Backends shared by rules that use the same engine settings. A failed probe is not
     cached: the next run tries again, so an engine that is down at start-up is picked up
     when it comes back; nor is a backend the engine answered 401 (``stale``): a rotated
-    password is read again from its file."""
+    password is read again from its file. A replaced backend is closed only after
+    ``RETIRE_AFTER`` seconds, as other rules' runs may still be in a request on it."""
 
-    def __init__(self) -> None:
+    RETIRE_AFTER = 600.0  # longer than any request with its retries
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.Lock()
         self._backends: dict[tuple[Any, ...], Backend] = {}
+        self._retired: list[tuple[float, Backend]] = []
+        self._clock = clock
 
     def get(self, key: tuple[Any, ...], options: Mapping[str, Any]) -> Backend:
         key = tuple(tuple(v) if isinstance(v, list) else v for v in key)  # es_hosts may be a list
+        now = self._clock()
         with self._lock:
             backend = self._backends.get(key)
             if backend is not None and getattr(backend, "stale", False):
                 # It was refused its credentials: connect again, with the secret files read again.
                 del self._backends[key]
-                stale, backend = backend, None
-            else:
-                stale = None
-        if stale is not None:
-            stale.close()
+                self._retired.append((now, backend))
+                backend = None
+            done = [b for at, b in self._retired if now - at >= self.RETIRE_AFTER]
+            self._retired = [(at, b) for at, b in self._retired if now - at < self.RETIRE_AFTER]
+        for old in done:
+            old.close()
         if backend is not None:
             return backend
         backend = connect(options)
         with self._lock:
-            return self._backends.setdefault(key, backend)
+            kept = self._backends.setdefault(key, backend)
+        if kept is not backend:
+            backend.close()  # another thread connected first; this one was never handed out
+        return kept
 
     def close(self) -> None:
         with self._lock:
             backends, self._backends = list(self._backends.values()), {}
+            backends += [b for _, b in self._retired]
+            self._retired = []
         for backend in backends:
             backend.close()

@@ -127,9 +127,49 @@ def test_the_pool_connects_again_after_a_backend_was_refused_its_credential(monk
 
     made: list[Backend] = []
     monkeypatch.setattr(engine, "connect", lambda options: made.append(Backend()) or made[-1])
-    pool = Pool()
+    now = [0.0]
+    pool = Pool(clock=lambda: now[0])
     first = pool.get(("k", ["a", "b"]), {})
     assert pool.get(("k", ["a", "b"]), {}) is first
     first.stale = True
     second = pool.get(("k", ["a", "b"]), {})
-    assert second is not first and first.closed and len(made) == 2
+    assert second is not first and len(made) == 2
+    # Another rule's run may still be in a request on the old one: it stays open a while.
+    assert not first.closed
+    now[0] = Pool.RETIRE_AFTER - 1
+    assert pool.get(("k", ["a", "b"]), {}) is second and not first.closed
+    now[0] = Pool.RETIRE_AFTER
+    assert pool.get(("k", ["a", "b"]), {}) is second and first.closed and not second.closed
+    pool.close()
+    assert second.closed
+
+
+def test_a_backend_that_lost_a_connect_race_is_closed_and_the_first_one_shared(monkeypatch):
+    import threading
+
+    import logalert.engine as engine
+
+    class Backend:
+        closed = False
+
+        def close(self):
+            self.closed = True
+
+    made: list[Backend] = []
+    both_in = threading.Barrier(2)
+
+    def connect(options):
+        both_in.wait(5)  # both threads connect before either stores its backend
+        made.append(Backend())
+        return made[-1]
+
+    monkeypatch.setattr(engine, "connect", connect)
+    pool = Pool()
+    got: list[Backend] = []
+    threads = [threading.Thread(target=lambda: got.append(pool.get(("k",), {}))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert len(made) == 2 and got[0] is got[1]
+    assert [b.closed for b in made].count(True) == 1 and not got[0].closed
