@@ -19,7 +19,7 @@ from logalert.fields import lookup
 from logalert.model import Alert
 from logalert.notify.alerters import http
 from logalert.notify.alerters.base import Alerter
-from logalert.notify.alerters.pagerduty import alert_key, base_url, format_args, template_error
+from logalert.notify.alerters.incident import alert_key, base_url, format_args, template_error
 from logalert.secrets import is_secret
 from logalert.options import ALERTER, NONEMPTY, STRING, STRING_OR_LIST, STRINGS, Option
 

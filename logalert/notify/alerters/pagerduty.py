@@ -4,21 +4,18 @@ Every event carries a dedup key. Without ``pagerduty_incident_key`` it is derive
 the rule and the match's query_key values, so a rule that keeps matching appends to the
 open incident instead of paging again, and a later "resolve" event can name it.
 
-``format_args`` and ``alert_key`` are shared with the Opsgenie notifier: ElastAlert's
-``*_args`` templates and the stable key mean the same thing for both services.
 """
 
 from __future__ import annotations
 
-import hashlib
-import string
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 from logalert.fields import lookup
 from logalert.model import Alert
 from logalert.notify.alerters import http
 from logalert.notify import render
 from logalert.notify.alerters.base import Alerter
+from logalert.notify.alerters.incident import alert_key, base_url, format_args, template_error
 from logalert.options import ALERTER, BOOLEAN, NONEMPTY, STRING, STRINGS, Option
 from logalert.timeutil import iso
 
@@ -64,51 +61,6 @@ OPTIONS = (
 REQUIRED = ("pagerduty_service_key",)
 
 
-# --- shared with the Opsgenie notifier ------------------------------------------------
-def format_args(template: str, names: Sequence[str] | None, alert: Alert) -> str:
-    """``template.format(*values of names)``; without names the template is literal (as
-    in ElastAlert). A template that does not fit its args is sent as written: an odd
-    key beats a lost page."""
-    if not names:
-        return template
-    try:
-        return template.format(*render.arg_values(alert.rule, alert.matches[0] if alert.matches else None, names))
-    except (IndexError, KeyError, ValueError, TypeError, AttributeError):
-        return template
-
-
-def alert_key(alert: Alert, limit: int = KEY_LIMIT) -> str:
-    """``logalert/<rule>[/<query_key value>…]``: the same for every alert of one rule and
-    key, so the service deduplicates them (and can close that one later). Too long a key
-    keeps its start and ends in a digest of the whole, so it stays unique and stable."""
-    parts = ["logalert", alert.rule.name]
-    if alert.matches:
-        parts += ["" if value is None else str(value) for value in alert.matches[0].key]
-    key = "/".join(parts)
-    if len(key) > limit:
-        digest = hashlib.sha1(key.encode()).hexdigest()
-        key = key[: limit - len(digest) - 1] + "/" + digest
-    return key
-
-
-def template_error(template: Any) -> str | None:
-    """Why ``str.format`` cannot parse ``template`` (unbalanced braces…), else None."""
-    if not isinstance(template, str):
-        return None
-    try:
-        list(string.Formatter().parse(template))
-    except ValueError as exc:
-        return f"not a valid format string: {exc}"
-    return None
-
-
-def base_url(value: str, scheme: str = "https") -> str:
-    """A configured address without trailing slash, with ``scheme`` when it has none."""
-    value = value.strip().rstrip("/")
-    return value if "://" in value else f"{scheme}://{value}"
-
-
-# --------------------------------------------------------------------------------------
 def check(options: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Templates that ``str.format`` cannot parse (only those given ``*_args`` are formatted)."""
     problems = []
@@ -128,7 +80,7 @@ class PagerDutyAlerter(Alerter):
             key = format_args(template, self.options.get("pagerduty_incident_key_args"), alert)
             if key:
                 return key[:KEY_LIMIT]
-        return alert_key(alert)
+        return alert_key(alert, KEY_LIMIT)
 
     def _templated(self, option: str, alert: Alert) -> str:
         return format_args(self.options.get(option) or "", self.options.get(f"{option}_args"), alert)

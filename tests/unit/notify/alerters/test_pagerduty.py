@@ -11,7 +11,7 @@ import responses
 
 from logalert.errors import ConfigError, DeliveryError
 from logalert.model import Alert, Match
-from logalert.notify.alerters.pagerduty import PagerDutyAlerter, alert_key
+from logalert.notify.alerters.pagerduty import PagerDutyAlerter
 from tests.support.notifiers import notifier as _alerter
 
 from ...conftest import at
@@ -108,8 +108,8 @@ def test_the_derived_key_carries_the_query_key_values(make_rule):
 
 def test_a_too_long_derived_key_stays_unique_within_the_limit(make_rule):
     rule = _rule(make_rule)
-    one = alert_key(_alert(rule, DOC, key=("x" * 300 + "1",)))
-    two = alert_key(_alert(rule, DOC, key=("x" * 300 + "2",)))
+    one = _alerter(rule).dedup_key(_alert(rule, DOC, key=("x" * 300 + "1",)))
+    two = _alerter(rule).dedup_key(_alert(rule, DOC, key=("x" * 300 + "2",)))
     assert len(one) == len(two) == 255 and one != two
 
 
