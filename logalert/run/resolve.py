@@ -37,7 +37,7 @@ def sends_resolved(alerter: Any) -> bool:
 def key_of(rule: Rule, match: Match) -> str:
     """The key an alert fires under: the digest key for aggregated rules (their alerts
     are per digest), else the query_key values, as realert keys them."""
-    if digest.enabled(rule) and rule.get("aggregation_key"):
+    if digest.enabled(rule) and digest.agg_fields(rule):
         return digest.agg_key(rule, match)
     return realert.key_text(match)
 
