@@ -40,7 +40,9 @@ from tests.integration.helpers import engine_options, write_yaml
 
 ROOT = Path(__file__).resolve().parents[3]
 
-NOW = dt.datetime.now(dt.timezone.utc)
+# The corpus's times are relative to when it is loaded, not to when this module was imported:
+# the whole suite is collected first, and minutes may pass before these tests run.
+CORPUS_SIZE = len(cases.corpus(dt.datetime.now(dt.timezone.utc)))
 # The engine under test (as in conftest.py); the evaluator follows its semantics where the
 # two engines differ (a regexp on a text field in query_string, percentiles).
 ENGINE = os.environ.get("LOGALERT_TEST_ENGINE", "opensearch").strip() or "opensearch"
@@ -87,7 +89,7 @@ def engines(engine_url, engine):
     offline = InProcessBackend(semantics=ENGINE, clock=_offline_now)
     tag = uuid.uuid4().hex[:8]
     names = {"dyn": f"diff-dyn-{tag}", "typed": f"diff-typed-{tag}", "series": f"diff-series-{tag}"}
-    docs = cases.corpus(NOW)
+    docs = cases.corpus(dt.datetime.now(dt.timezone.utc))
     for backend in (real, offline):
         _load(backend, names["dyn"], docs)
         _load(backend, names["typed"], docs, cases.TYPED_MAPPINGS)
@@ -146,7 +148,7 @@ def test_query(engines, real_answers, case):
     expected = _ids(real_answers[name])
     assert mine == expected, f"{json.dumps(query)}: engine {expected}, evaluator {mine}"
     FIGURES["agree"] += 1
-    FIGURES["decisions"] += len(cases.corpus(NOW))
+    FIGURES["decisions"] += CORPUS_SIZE
 
 
 @pytest.mark.parametrize("case", AGGS, ids=[c[0] for c in AGGS])
@@ -287,7 +289,7 @@ def test_figures(capsys):
     queries = len(QUERIES)
     refused = sum(1 for c in QUERIES if c[0].startswith("refused:"))
     with capsys.disabled():
-        print(f"\ndifferential: {queries} query cases ({refused} refused by design) x {len(cases.corpus(NOW))} "
+        print(f"\ndifferential: {queries} query cases ({refused} refused by design) x {CORPUS_SIZE} "
               f"documents, {len(AGGS)} aggregation cases, {len(RULES)} rule types; agreements this run: "
               f"{FIGURES['agree']}, refused as expected: {FIGURES['refused']}, query-document decisions: "
               f"{FIGURES['decisions']}, rule-type requests compared: {FIGURES.get('rule_requests', 0)} "
