@@ -51,14 +51,20 @@ PURGE_SECONDS = 3600.0  # writeback retention runs hourly
 PURGE_FIRST_SECONDS = 60.0  # and first a minute after start, off the start-up path
 
 
-def allowed(rule: Rule, at: dt.datetime) -> bool:
+def allowed(rule: Rule, at: dt.datetime, since: dt.datetime | None = None) -> bool:
     """Whether limit_execution lets ``rule`` run at a tick at ``at``: its cron matches the
-    tick's minute or fired in the run_every before (always, without limit_execution)."""
+    tick's minute or fired in the run_every before (always, without limit_execution), or
+    since ``since``, the rule's previous check: a tick that comes late must not skip a
+    fire that fell between the two. Looking back is capped at two run_every and a minute,
+    so a rule not checked for long (held by another replica) does not run for an old fire."""
     cron = rule.limit_execution
     if cron is None:
         return True
     minute = at.replace(second=0, microsecond=0)
-    return cron.fired(min(at - rule.run_every, minute - dt.timedelta(microseconds=1)), at)
+    after = min(at - rule.run_every, minute - dt.timedelta(microseconds=1))
+    if since is not None:
+        after = min(after, max(since, at - 2 * rule.run_every - dt.timedelta(minutes=1)))
+    return cron.fired(after, at)
 
 
 class Daemon:
@@ -79,6 +85,7 @@ class Daemon:
         self._runners_lock = threading.Lock()  # reload and the lease thread both replace runners
         self.clock: Callable[[], dt.datetime] = now  # when limit_execution is judged (tests set it)
         self._paused: set[str] = set()  # rules held back by limit_execution (said once per pause)
+        self._limit_checked: dict[str, dt.datetime] = {}  # rule -> when limit_execution was last judged
         if isinstance(state, LeaseStore):
             duration = config.span("lease_duration").total_seconds()
             renew = config.span("lease_renew_interval").total_seconds()
@@ -210,7 +217,8 @@ class Daemon:
         out = []
         for runner in runners:
             rule = runner.rule
-            if allowed(rule, at):
+            since, self._limit_checked[rule.name] = self._limit_checked.get(rule.name), at
+            if allowed(rule, at, since):
                 if rule.name in self._paused:
                     self._paused.discard(rule.name)
                     log.info("rule %r: limit_execution %r reached; running again", rule.name,

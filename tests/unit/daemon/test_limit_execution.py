@@ -27,6 +27,32 @@ def test_allowed_follows_the_cron_since_the_previous_tick(make_rule):
     assert allowed(weekdays, at(2024, 5, 1, 7, 0)) and not allowed(weekdays, at(2024, 5, 1, 16, 5))
 
 
+def test_a_late_tick_still_runs_for_a_fire_since_the_previous_check(make_rule):
+    rule = make_rule(RULE.format(name="r", extra="limit_execution: '59 9 * * *'\n"))  # once a day, 09:59
+    # Ticks at 09:58:10 and, 6 minutes later instead of 5, at 10:04:10: 09:59 fell between.
+    assert not allowed(rule, at(2024, 5, 1, 9, 58, 10))
+    assert not allowed(rule, at(2024, 5, 1, 10, 4, 10))  # the run_every before alone misses it
+    assert allowed(rule, at(2024, 5, 1, 10, 4, 10), since=at(2024, 5, 1, 9, 58, 10))
+    # A rule not checked for hours (another replica held it) does not run for an old fire.
+    assert not allowed(rule, at(2024, 5, 1, 13, 0), since=at(2024, 5, 1, 9, 0))
+
+
+def test_the_daemon_judges_each_tick_since_the_rules_previous_check(tmp_path):
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "daily.yaml").write_text(RULE.format(name="daily", extra="limit_execution: '59 9 * * *'\n"))
+    daemon = Daemon(load_config(None, environ={}), [str(rules)], MemoryState())
+    daemon.load()
+    runners = list(daemon.runners.values())
+    daemon.clock = lambda: at(2024, 5, 1, 9, 58, 10)
+    assert daemon._within_limits(runners) == []
+    daemon.clock = lambda: at(2024, 5, 1, 10, 4, 10)  # late
+    assert [r.rule.name for r in daemon._within_limits(runners)] == ["daily"]
+    daemon.clock = lambda: at(2024, 5, 1, 10, 9, 10)
+    assert daemon._within_limits(runners) == []  # one fire, one run
+    daemon.pool.close()
+
+
 def test_a_tick_outside_the_cron_skips_the_rule_and_says_so_once(tmp_path, caplog):
     rules = tmp_path / "rules"
     rules.mkdir()
