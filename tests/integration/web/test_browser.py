@@ -41,7 +41,8 @@ def browser():
     options = webdriver.ChromeOptions()
     options.binary_location = binary
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1440,1000", "--hide-scrollbars", "--force-device-scale-factor=1"):
+                "--window-size=1440,1000", "--hide-scrollbars", "--force-device-scale-factor=1",
+                "--force-prefers-reduced-motion"):  # no smooth scroll still moving the page at a click
         options.add_argument(arg)
     chrome = webdriver.Chrome(service=Service(driver), options=options)
     chrome.implicitly_wait(0)
@@ -90,6 +91,21 @@ class Page:
 
         self.wait(ec.text_to_be_present_in_element((By.CSS_SELECTOR, selector), text), timeout)
         return self.driver.find_element(By.CSS_SELECTOR, selector)
+
+    def to_top(self) -> None:
+        """Scroll to the top and wait until the page stays there: a smooth scroll still
+        running (the console scrolls to new test results) would otherwise carry on and
+        leave the buttons under the sticky top bar."""
+        seen: list[float] = []
+
+        def still_at_top(driver) -> bool:
+            seen.append(driver.execute_script("return window.scrollY"))
+            if seen[-1] != 0:
+                driver.execute_script("window.scrollTo(0, 0)")
+            return seen[-2:] == [0, 0]  # two reads 0.2 s apart, no scroll of ours between
+
+        self.driver.execute_script("window.scrollTo(0, 0)")
+        self.wait(still_at_top, 10)
 
     def shot(self, name: str) -> Path:
         self.count += 1
@@ -165,7 +181,8 @@ def test_sign_in_break_fix_test_send_and_save_a_rule(console, browser, engine, t
     subject = browser.find_element(By.CSS_SELECTOR, ".alert-card .subj").text
     assert subject.startswith("ERROR on ") and any(p in subject for p in PODS)
     assert "checkout failed: upstream timeout" in browser.find_element(By.CSS_SELECTOR, ".alert-card pre").text
-    browser.execute_script("window.scrollTo(0, 0); document.querySelectorAll('.toast').forEach((t) => t.remove())")
+    page.to_top()
+    browser.execute_script("document.querySelectorAll('.toast').forEach((t) => t.remove())")
     browser.set_window_size(1440, 1480)
     page.shot("test-results")
     if os.environ.get("LOGALERT_README_SCREENSHOT"):
@@ -195,7 +212,7 @@ def test_sign_in_break_fix_test_send_and_save_a_rule(console, browser, engine, t
     assert not switch.is_selected()  # one confirmed send at a time
 
     # Save: the file changes, hot reload picks it up, the page says when it is live.
-    browser.execute_script("window.scrollTo(0, 0)")
+    page.to_top()
     browser.find_element(By.XPATH, "//button[text()='Save']").click()
     page.text_in(".toast.ok", "Saved errors.yaml")
     assert "  minutes: 30\n" in rule_file.read_text() and rule_file.read_text() != before

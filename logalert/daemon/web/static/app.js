@@ -77,6 +77,11 @@
     return { status: res.status, ok: res.ok, data: json };
   }
 
+  // Someone who asked the system for less motion gets jumps instead of smooth scrolls.
+  function reducedMotion() {
+    return window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+  }
+
   function toast(message, kind) {
     let box = document.querySelector(".toasts");
     if (!box) { box = h("div.toasts", { role: "status" }); document.body.append(box); }
@@ -533,7 +538,7 @@
       this.lastCheck.warnings = r.data.warnings || [];
       this.showProblems();
       renderResults(this.results, r.data, this);
-      this.results.scrollIntoView({ behavior: "smooth", block: "start" });
+      this.results.scrollIntoView({ behavior: reducedMotion() ? "auto" : "smooth", block: "start" });
     }
   }
 
