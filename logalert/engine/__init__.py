@@ -118,8 +118,9 @@ class Pool:
                 del self._backends[key]
                 self._retired.append((now, backend))
                 backend = None
-            done = [b for at, b in self._retired if now - at >= self.RETIRE_AFTER]
-            self._retired = [(at, b) for at, b in self._retired if now - at < self.RETIRE_AFTER]
+            done = []
+            while self._retired and now - self._retired[0][0] >= self.RETIRE_AFTER:  # oldest first
+                done.append(self._retired.pop(0)[1])
         for old in done:
             old.close()
         if backend is not None:

@@ -3,7 +3,6 @@
 Every event carries a dedup key. Without ``pagerduty_incident_key`` it is derived from
 the rule and the match's query_key values, so a rule that keeps matching appends to the
 open incident instead of paging again, and a later "resolve" event can name it.
-
 """
 
 from __future__ import annotations
